@@ -1,0 +1,38 @@
+CREATE TABLE departments (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
+);
+CREATE UNIQUE INDEX departments_name_key ON departments (lower(name));
+
+-- Outside tools write rows directly (CONTRACT.md, Storage), so the duplicate guarantee
+-- is enforced here and not only by the application: employee_id must already be
+-- normalized, and the e-mail is unique whatever its case.
+CREATE TABLE employees (
+    id BIGSERIAL PRIMARY KEY,
+    employee_id TEXT NOT NULL
+        CONSTRAINT employees_employee_id_key UNIQUE
+        CONSTRAINT employees_employee_id_normalized CHECK (employee_id = upper(btrim(employee_id))),
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    hire_date DATE NOT NULL,
+    phone TEXT,
+    date_of_birth DATE,
+    department_id BIGINT REFERENCES departments (id) ON DELETE SET NULL,
+    job_title TEXT,
+    manager_id TEXT REFERENCES employees (employee_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    status TEXT NOT NULL DEFAULT 'active'
+        CONSTRAINT employees_status_known CHECK (status IN ('active', 'on_leave', 'terminated')),
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+    updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
+);
+CREATE UNIQUE INDEX employees_email_key ON employees (lower(email));
+
+-- Prefix search (`q`) on each searchable column, case-insensitively.
+CREATE INDEX employees_first_name_prefix ON employees (lower(first_name) text_pattern_ops);
+CREATE INDEX employees_last_name_prefix ON employees (lower(last_name) text_pattern_ops);
+CREATE INDEX employees_email_prefix ON employees (lower(email) text_pattern_ops);
+CREATE INDEX employees_department_id ON employees (department_id);
+CREATE INDEX employees_manager_id ON employees (manager_id);

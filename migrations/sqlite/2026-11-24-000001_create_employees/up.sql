@@ -1,0 +1,37 @@
+CREATE TABLE departments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX departments_name_key ON departments (lower(name));
+
+-- Outside tools write rows directly (CONTRACT.md, Storage), so the duplicate guarantee
+-- is enforced here and not only by the application: employee_id must already be
+-- normalized, and the e-mail is unique whatever its case.
+CREATE TABLE employees (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    employee_id TEXT NOT NULL
+        CONSTRAINT employees_employee_id_key UNIQUE
+        CONSTRAINT employees_employee_id_normalized CHECK (employee_id = upper(trim(employee_id))),
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    hire_date DATE NOT NULL,
+    phone TEXT,
+    date_of_birth DATE,
+    department_id BIGINT REFERENCES departments (id) ON DELETE SET NULL,
+    job_title TEXT,
+    manager_id TEXT REFERENCES employees (employee_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    status TEXT NOT NULL DEFAULT 'active'
+        CONSTRAINT employees_status_known CHECK (status IN ('active', 'on_leave', 'terminated')),
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX employees_email_key ON employees (lower(email));
+
+-- Prefix search (`q`): SQLite's LIKE is case-insensitive for ASCII already.
+CREATE INDEX employees_first_name_prefix ON employees (first_name COLLATE NOCASE);
+CREATE INDEX employees_last_name_prefix ON employees (last_name COLLATE NOCASE);
+CREATE INDEX employees_department_id ON employees (department_id);
+CREATE INDEX employees_manager_id ON employees (manager_id);

@@ -1,0 +1,308 @@
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, OffsetDateTime, macros::format_description};
+
+use super::{EmployeeId, Field, FieldErrors, PersonName, WorkEmail};
+
+/// The employee form as the browser sends it: every field a string, kept verbatim so that
+/// a rejected form can be shown again with exactly what the user typed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EmployeeForm {
+    pub employee_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub hire_date: String,
+    pub phone: String,
+    pub date_of_birth: String,
+    pub department_id: String,
+    pub job_title: String,
+    pub manager_id: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmploymentStatus {
+    #[default]
+    Active,
+    OnLeave,
+    Terminated,
+}
+
+impl EmploymentStatus {
+    pub const ALL: [EmploymentStatus; 3] = [Self::Active, Self::OnLeave, Self::Terminated];
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "" | "active" => Ok(Self::Active),
+            "on_leave" => Ok(Self::OnLeave),
+            "terminated" => Ok(Self::Terminated),
+            _ => Err("Choose active, on leave or terminated.".into()),
+        }
+    }
+
+    /// The spelling stored in the database and sent by forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::OnLeave => "on_leave",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::OnLeave => "On leave",
+            Self::Terminated => "Terminated",
+        }
+    }
+}
+
+/// Optional free text (job title, phone): trimmed, and empty means absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionalText(Option<String>);
+
+impl OptionalText {
+    fn parse(raw: &str, max_len: usize, allowed: impl Fn(char) -> bool) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Ok(Self(None));
+        }
+        if trimmed.chars().count() > max_len {
+            return Err(format!("Use at most {max_len} characters."));
+        }
+        if let Some(bad) = trimmed.chars().find(|c| !allowed(*c)) {
+            return Err(format!("{bad:?} is not allowed here."));
+        }
+        Ok(Self(Some(trimmed.to_owned())))
+    }
+
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// A new employee record, valid in every field. Uniqueness is not a property of one
+/// value, so it is decided later, by the duplicate index and the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmployee {
+    pub employee_id: EmployeeId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: WorkEmail,
+    pub hire_date: Date,
+    pub phone: OptionalText,
+    pub date_of_birth: Option<Date>,
+    pub department_id: Option<i64>,
+    pub job_title: OptionalText,
+    pub manager_id: Option<EmployeeId>,
+    pub status: EmploymentStatus,
+}
+
+impl TryFrom<&EmployeeForm> for NewEmployee {
+    type Error = FieldErrors;
+
+    fn try_from(form: &EmployeeForm) -> Result<Self, Self::Error> {
+        let today = OffsetDateTime::now_utc().date();
+        let mut errors = FieldErrors::default();
+        let employee_id = errors.check(Field::EmployeeId, EmployeeId::parse(&form.employee_id));
+        let first_name = errors.check(Field::FirstName, PersonName::parse(&form.first_name));
+        let last_name = errors.check(Field::LastName, PersonName::parse(&form.last_name));
+        let email = errors.check(Field::Email, WorkEmail::parse(&form.email));
+        let hire_date = errors.check(Field::HireDate, parse_hire_date(&form.hire_date, today));
+        let phone = errors.check(Field::Phone, parse_phone(&form.phone));
+        let date_of_birth = errors.check(
+            Field::DateOfBirth,
+            parse_date_of_birth(&form.date_of_birth, today),
+        );
+        let department_id = errors.check(
+            Field::DepartmentId,
+            parse_department_id(&form.department_id),
+        );
+        let job_title = errors.check(
+            Field::JobTitle,
+            OptionalText::parse(&form.job_title, 100, |c| !c.is_control()),
+        );
+        let manager_id = errors.check(Field::ManagerId, parse_manager_id(&form.manager_id));
+        let status = errors.check(Field::Status, EmploymentStatus::parse(&form.status));
+
+        if let (Some(Some(born)), Some(hired)) = (date_of_birth, hire_date)
+            && born >= hired
+        {
+            errors.add(
+                Field::DateOfBirth,
+                "The date of birth must be before the hire date.",
+            );
+        }
+        if let (Some(Some(manager)), Some(id)) = (&manager_id, &employee_id)
+            && manager == id
+        {
+            errors.add(Field::ManagerId, "An employee cannot be their own manager.");
+        }
+
+        match (
+            employee_id,
+            first_name,
+            last_name,
+            email,
+            hire_date,
+            phone,
+            date_of_birth,
+            department_id,
+            job_title,
+            manager_id,
+            status,
+        ) {
+            (
+                Some(employee_id),
+                Some(first_name),
+                Some(last_name),
+                Some(email),
+                Some(hire_date),
+                Some(phone),
+                Some(date_of_birth),
+                Some(department_id),
+                Some(job_title),
+                Some(manager_id),
+                Some(status),
+            ) if errors.is_empty() => Ok(NewEmployee {
+                employee_id,
+                first_name,
+                last_name,
+                email,
+                hire_date,
+                phone,
+                date_of_birth,
+                department_id,
+                job_title,
+                manager_id,
+                status,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn parse_date(raw: &str) -> Result<Date, String> {
+    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "Enter a date as YYYY-MM-DD, for example 2024-03-01.".to_owned())
+}
+
+fn earliest_date() -> Date {
+    time::macros::date!(1900 - 01 - 01)
+}
+
+fn parse_hire_date(raw: &str, today: Date) -> Result<Date, String> {
+    if raw.trim().is_empty() {
+        return Err("Enter the hire date.".into());
+    }
+    let date = parse_date(raw)?;
+    if date < earliest_date() {
+        return Err("The hire date must be in 1900 or later.".into());
+    }
+    if date > today + Duration::days(366) {
+        return Err("The hire date can be at most a year ahead.".into());
+    }
+    Ok(date)
+}
+
+fn parse_date_of_birth(raw: &str, today: Date) -> Result<Option<Date>, String> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let date = parse_date(raw)?;
+    if date < earliest_date() || date >= today {
+        return Err("Enter a date of birth between 1900 and today.".into());
+    }
+    Ok(Some(date))
+}
+
+fn parse_phone(raw: &str) -> Result<OptionalText, String> {
+    let phone = OptionalText::parse(raw, 32, |c| {
+        c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/')
+    })?;
+    if phone
+        .0
+        .as_deref()
+        .is_some_and(|p| !p.chars().any(|c| c.is_ascii_digit()))
+    {
+        return Err("A phone number needs digits.".into());
+    }
+    Ok(phone)
+}
+
+fn parse_department_id(raw: &str) -> Result<Option<i64>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    match trimmed.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(Some(id)),
+        _ => Err("Choose a department from the list.".into()),
+    }
+}
+
+fn parse_manager_id(raw: &str) -> Result<Option<EmployeeId>, String> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    EmployeeId::parse(raw).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_form() -> EmployeeForm {
+        EmployeeForm {
+            employee_id: " e-1001 ".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            email: "Ann.Lee@Example.com".into(),
+            hire_date: "2024-03-01".into(),
+            ..EmployeeForm::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_form_becomes_a_normalized_employee() {
+        let employee = NewEmployee::try_from(&valid_form()).unwrap();
+        assert_eq!(employee.employee_id.as_str(), "E-1001");
+        assert_eq!(employee.email.as_str(), "ann.lee@example.com");
+        assert_eq!(employee.status, EmploymentStatus::Active);
+        assert_eq!(employee.phone.as_deref(), None);
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let form = EmployeeForm {
+            employee_id: "!".into(),
+            first_name: " ".into(),
+            last_name: String::new(),
+            email: "nope".into(),
+            hire_date: "01/03/2024".into(),
+            phone: "call me".into(),
+            date_of_birth: "1800-01-01".into(),
+            department_id: "x".into(),
+            job_title: "a".repeat(101),
+            manager_id: "?".into(),
+            status: "retired".into(),
+        };
+        let errors = NewEmployee::try_from(&form).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|(field, _)| field).collect();
+        assert_eq!(fields.len(), 11, "{errors}");
+    }
+
+    #[test]
+    fn birth_must_precede_hire_and_nobody_manages_themselves() {
+        let form = EmployeeForm {
+            date_of_birth: "2024-03-01".into(),
+            manager_id: "E-1001".into(),
+            ..valid_form()
+        };
+        let errors = NewEmployee::try_from(&form).unwrap_err();
+        assert!(errors.get(Field::DateOfBirth).is_some());
+        assert!(errors.get(Field::ManagerId).is_some());
+    }
+}

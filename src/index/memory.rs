@@ -1,0 +1,103 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{IndexBackend, IndexError};
+
+struct Slot {
+    value: String,
+    expires_at: Option<Instant>,
+}
+
+impl Slot {
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// The in-process index of embedded mode: one process, one SQLite file, so the index
+/// may live in memory. Same semantics as the Valkey commands it stands in for.
+#[derive(Default)]
+pub struct MemoryIndex {
+    slots: Mutex<HashMap<String, Slot>>,
+    built: AtomicBool,
+}
+
+impl MemoryIndex {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        // A panic while holding the lock cannot leave a slot half-written: every
+        // critical section below is a single map operation.
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl IndexBackend for MemoryIndex {
+    async fn reserve(
+        &self,
+        keys: &[&str],
+        token: &str,
+        ttl: Duration,
+    ) -> Result<Vec<Option<String>>, IndexError> {
+        let now = Instant::now();
+        let mut slots = self.slots();
+        Ok(keys
+            .iter()
+            .map(|key| match slots.get(*key) {
+                Some(slot) if slot.is_live(now) => Some(slot.value.clone()),
+                _ => {
+                    let slot = Slot {
+                        value: token.to_owned(),
+                        expires_at: Some(now + ttl),
+                    };
+                    slots.insert((*key).to_owned(), slot);
+                    None
+                }
+            })
+            .collect())
+    }
+
+    async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
+        let mut slots = self.slots();
+        for key in keys {
+            if let Some(slot) = slots.get_mut(*key).filter(|slot| slot.value == token) {
+                slot.value = value.to_owned();
+                slot.expires_at = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, keys: &[&str], token: &str) -> Result<(), IndexError> {
+        let mut slots = self.slots();
+        for key in keys {
+            if slots.get(*key).is_some_and(|slot| slot.value == token) {
+                slots.remove(*key);
+            }
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        let mut slots = self.slots();
+        for (key, value) in entries {
+            let slot = Slot {
+                value: value.clone(),
+                expires_at: None,
+            };
+            slots.insert(key.clone(), slot);
+        }
+        Ok(())
+    }
+
+    async fn is_built(&self) -> Result<bool, IndexError> {
+        Ok(self.built.load(Ordering::Acquire))
+    }
+
+    async fn mark_built(&self) -> Result<(), IndexError> {
+        self.built.store(true, Ordering::Release);
+        Ok(())
+    }
+}

@@ -1,0 +1,287 @@
+//! Employee queries. Uniqueness is decided by the unique indexes: insert, and turn a
+//! violation into a conflict naming the record that holds the value. Never check first.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+use time::{Date, PrimitiveDateTime};
+
+use super::connection::{DbConnection, MultiBackend};
+use super::schema::{departments, employees};
+use super::{StoreError, lower};
+use crate::domain::{EmployeeId, EmploymentStatus, Field, NewEmployee, WorkEmail};
+
+/// One stored employee, as pages show it.
+#[derive(Debug, Clone, Queryable)]
+pub struct EmployeeRecord {
+    pub id: i64,
+    pub employee_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub hire_date: Date,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub department_id: Option<i64>,
+    pub job_title: Option<String>,
+    pub manager_id: Option<String>,
+    pub status: String,
+    pub version: i32,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+impl EmployeeRecord {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        EmploymentStatus::parse(&self.status)
+            .map(EmploymentStatus::label)
+            .unwrap_or("Unknown")
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = employees)]
+struct NewEmployeeRow<'a> {
+    employee_id: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    hire_date: Date,
+    phone: Option<&'a str>,
+    date_of_birth: Option<Date>,
+    department_id: Option<i64>,
+    job_title: Option<&'a str>,
+    manager_id: Option<&'a str>,
+    status: &'a str,
+}
+
+impl<'a> From<&'a NewEmployee> for NewEmployeeRow<'a> {
+    fn from(new: &'a NewEmployee) -> Self {
+        Self {
+            employee_id: new.employee_id.as_str(),
+            first_name: new.first_name.as_str(),
+            last_name: new.last_name.as_str(),
+            email: new.email.as_str(),
+            hire_date: new.hire_date,
+            phone: new.phone.as_deref(),
+            date_of_birth: new.date_of_birth,
+            department_id: new.department_id,
+            job_title: new.job_title.as_deref(),
+            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
+            status: new.status.as_str(),
+        }
+    }
+}
+
+pub(super) fn insert(conn: &mut DbConnection, new: &NewEmployee) -> Result<(), StoreError> {
+    let inserted = diesel::insert_into(employees::table)
+        .values(NewEmployeeRow::from(new))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+            let field = clashing_field(info.as_ref());
+            let holder = match field {
+                Field::Email => holder_of_email(conn, &new.email)?,
+                _ => Some(new.employee_id.clone()),
+            };
+            Err(StoreError::Conflict { field, holder })
+        }
+        Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Err(StoreError::MissingReference(missing_reference(conn, new)?))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// PostgreSQL names the violated index; SQLite only puts it in the message
+/// ("UNIQUE constraint failed: employees.employee_id" / "… index 'employees_email_key'").
+fn clashing_field(info: &(dyn DatabaseErrorInformation + Send + Sync)) -> Field {
+    let names_email = |text: &str| text.contains("email");
+    if info.constraint_name().is_some_and(names_email) || names_email(info.message()) {
+        Field::Email
+    } else {
+        Field::EmployeeId
+    }
+}
+
+fn holder_of_email(
+    conn: &mut DbConnection,
+    email: &WorkEmail,
+) -> Result<Option<EmployeeId>, StoreError> {
+    let holder = employees::table
+        .filter(lower(employees::email).eq(email.as_str()))
+        .select(employees::employee_id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(holder.and_then(|id| EmployeeId::parse(&id).ok()))
+}
+
+/// SQLite does not say which foreign key failed, so both backends ask; this runs only
+/// on the failure path.
+fn missing_reference(conn: &mut DbConnection, new: &NewEmployee) -> Result<Field, StoreError> {
+    if let Some(manager) = &new.manager_id {
+        let found = employees::table
+            .filter(employees::employee_id.eq(manager.as_str()))
+            .count()
+            .get_result::<i64>(conn)?;
+        if found == 0 {
+            return Ok(Field::ManagerId);
+        }
+    }
+    Ok(Field::DepartmentId)
+}
+
+pub(super) fn find(
+    conn: &mut DbConnection,
+    employee_id: &EmployeeId,
+) -> Result<EmployeeRecord, StoreError> {
+    employees::table
+        .filter(employees::employee_id.eq(employee_id.as_str()))
+        .select(employees::all_columns)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    #[default]
+    Newest,
+    Oldest,
+    Name,
+    EmployeeId,
+}
+
+impl SortOrder {
+    pub const ALL: [SortOrder; 4] = [Self::Newest, Self::Oldest, Self::Name, Self::EmployeeId];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|order| order.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Oldest => "oldest",
+            Self::Name => "name",
+            Self::EmployeeId => "employee_id",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Newest => "Newest first",
+            Self::Oldest => "Oldest first",
+            Self::Name => "Last name",
+            Self::EmployeeId => "Employee ID",
+        }
+    }
+}
+
+/// What the employee list asks for: all parts optional, already checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub department: Option<i64>,
+    pub status: Option<EmploymentStatus>,
+    pub sort: SortOrder,
+    /// 1-based.
+    pub page: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmployeePage {
+    pub employees: Vec<EmployeeRecord>,
+    pub total: i64,
+    pub page: i64,
+}
+
+impl EmployeePage {
+    pub fn page_count(&self) -> i64 {
+        ((self.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn filtered(list: &ListQuery) -> employees::BoxedQuery<'static, MultiBackend> {
+    let mut query = employees::table.into_boxed();
+    if let Some(search) = &list.search {
+        let id_prefix = format!("{}%", escape_like(&search.to_uppercase()));
+        let prefix = format!("{}%", escape_like(&search.to_lowercase()));
+        query = query.filter(
+            employees::employee_id
+                .like(id_prefix)
+                .escape('\\')
+                .or(lower(employees::first_name)
+                    .like(prefix.clone())
+                    .escape('\\'))
+                .or(lower(employees::last_name)
+                    .like(prefix.clone())
+                    .escape('\\'))
+                .or(lower(employees::email).like(prefix).escape('\\')),
+        );
+    }
+    if let Some(department) = list.department {
+        query = query.filter(employees::department_id.eq(department));
+    }
+    if let Some(status) = list.status {
+        query = query.filter(employees::status.eq(status.as_str()));
+    }
+    query
+}
+
+pub(super) fn list(conn: &mut DbConnection, list: &ListQuery) -> Result<EmployeePage, StoreError> {
+    let total = filtered(list).count().get_result::<i64>(conn)?;
+    let page = list.page.max(1);
+    let ordered = match list.sort {
+        SortOrder::Newest => filtered(list).order(employees::id.desc()),
+        SortOrder::Oldest => filtered(list).order(employees::id.asc()),
+        SortOrder::Name => filtered(list).order((
+            employees::last_name.asc(),
+            employees::first_name.asc(),
+            employees::id.asc(),
+        )),
+        SortOrder::EmployeeId => filtered(list).order(employees::employee_id.asc()),
+    };
+    let employees = ordered
+        .select(employees::all_columns)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .load(conn)?;
+    Ok(EmployeePage {
+        employees,
+        total,
+        page,
+    })
+}
+
+/// Every record's claims, for rebuilding the duplicate index.
+pub(super) fn all_claims(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(employees::table
+        .select((employees::employee_id, employees::email))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Department {
+    pub id: i64,
+    pub name: String,
+}
+
+pub(super) fn departments(conn: &mut DbConnection) -> Result<Vec<Department>, StoreError> {
+    Ok(departments::table
+        .select((departments::id, departments::name))
+        .order(departments::name.asc())
+        .load(conn)?)
+}

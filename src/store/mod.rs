@@ -1,0 +1,138 @@
+//! The only place SQL lives: the schema, the pool, and the queries, over PostgreSQL or
+//! SQLite through one Diesel MultiConnection. Functions take and return domain types;
+//! Diesel is blocking, so every call runs on the blocking thread pool.
+
+mod connection;
+mod employees;
+mod schema;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+pub use connection::SetupError;
+pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
+
+use crate::config::DatabaseUrl;
+use crate::domain::{EmployeeId, Field, NewEmployee};
+use connection::{DbConnection, Pool, TrackedConnection};
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such employee")]
+    NotFound,
+    #[error("the {} is already taken", .field.name())]
+    Conflict {
+        field: Field,
+        /// The record holding the value, when it could be found.
+        holder: Option<EmployeeId>,
+    },
+    #[error("the {} refers to nothing", .0.name())]
+    MissingReference(Field),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("a database query failed")]
+    Query(#[source] DieselError),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        if is_connection_lost(&error) {
+            StoreError::Unavailable(error.into())
+        } else {
+            StoreError::Query(error)
+        }
+    }
+}
+
+fn is_connection_lost(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => true,
+        // SQLite's answer when the busy timeout ran out behind another writer.
+        DieselError::DatabaseError(_, info) => info.message().contains("database is locked"),
+        _ => false,
+    }
+}
+
+/// The database: a pool of connections, and a count of the calls made through it, which
+/// `/metrics` exposes so that "this answer needed no query" can be checked from outside.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    calls: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Connects, and applies pending migrations.
+    pub fn connect(url: &DatabaseUrl) -> Result<Self, SetupError> {
+        let pool = connection::build_pool(url)?;
+        let mut connection = pool.get().map_err(|source| SetupError::Connect {
+            url: url.to_string(),
+            source,
+        })?;
+        connection::run_migrations(&mut connection)?;
+        drop(connection);
+        Ok(Self {
+            pool,
+            calls: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = pool
+                .get()
+                .map_err(|error| StoreError::Unavailable(error.into()))?;
+            let result = work(&mut connection);
+            if matches!(result, Err(StoreError::Unavailable(_))) {
+                TrackedConnection::mark_lost(&mut connection);
+            }
+            result
+        })
+        .await
+        .map_err(|error| StoreError::Unavailable(error.into()))?
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
+    }
+
+    pub async fn insert_employee(&self, new: NewEmployee) -> Result<(), StoreError> {
+        self.run(move |conn| employees::insert(conn, &new)).await
+    }
+
+    pub async fn find_employee(&self, id: EmployeeId) -> Result<EmployeeRecord, StoreError> {
+        self.run(move |conn| employees::find(conn, &id)).await
+    }
+
+    pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {
+        self.run(move |conn| employees::list(conn, &query)).await
+    }
+
+    pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
+        self.run(employees::departments).await
+    }
+
+    /// Every record's employee ID and e-mail, for rebuilding the duplicate index.
+    pub async fn all_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.run(employees::all_claims).await
+    }
+}

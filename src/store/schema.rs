@@ -1,0 +1,33 @@
+// Kept by hand: `diesel print-schema` differs per backend, and one schema serves both
+// through the MultiConnection. Types are those the MultiConnection supports on both.
+
+diesel::table! {
+    departments (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employees (id) {
+        id -> BigInt,
+        employee_id -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        hire_date -> Date,
+        phone -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        department_id -> Nullable<BigInt>,
+        job_title -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(employees -> departments (department_id));
+diesel::allow_tables_to_appear_in_same_query!(departments, employees);

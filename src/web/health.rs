@@ -1,0 +1,53 @@
+use actix_web::{HttpResponse, web};
+
+use super::AppState;
+use crate::index::IndexState;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+/// Ready when the database answers. A rebuilding index still serves (requests go to the
+/// database meanwhile); an unreachable one is named, since duplicates are then slower.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let database = match state.store.ping().await {
+        Ok(()) => "ok",
+        Err(_) => "unreachable",
+    };
+    let index = match state.index.state() {
+        IndexState::Ready => "ok",
+        IndexState::Rebuilding => "rebuilding",
+        IndexState::Down => "unreachable",
+    };
+    let body = format!("database: {database}\nindex: {index}\n");
+    let healthy = database == "ok" && index != "unreachable";
+    let mut response = if healthy {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    response
+        .content_type("text/plain")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
+/// Prometheus text format. `roster_store_calls_total` counts every database call, which
+/// is how "a duplicate costs no query" is checked from outside.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let index = state.index.stats();
+    let ready = i32::from(state.index.state() == IndexState::Ready);
+    let body = format!(
+        "# TYPE roster_store_calls_total counter\nroster_store_calls_total {}\n\
+         # TYPE roster_index_rejections_total counter\nroster_index_rejections_total {}\n\
+         # TYPE roster_index_rebuilds_total counter\nroster_index_rebuilds_total {}\n\
+         # TYPE roster_index_ready gauge\nroster_index_ready {ready}\n",
+        state.store.calls(),
+        index.rejections,
+        index.rebuilds,
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
