@@ -1,0 +1,89 @@
+use crate::helpers::{Backend, TestEnv, employee_form};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_new_employee_is_stored_and_the_user_sees_a_flash,
+    every_invalid_field_is_reported_at_once_and_values_are_kept,
+    an_unknown_manager_is_reported_beside_its_field,
+    markup_in_text_fields_comes_back_escaped,
+);
+
+async fn a_new_employee_is_stored_and_the_user_sees_a_flash(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+
+    let response = app
+        .post_employee(&employee_form(" e-1001 ", "Ann.Lee@Example.com"))
+        .await;
+
+    assert_eq!(response.headers()["location"], "/employees/E-1001");
+    let page = app.follow(response).await;
+    assert!(page.contains("Employee E-1001 was added."), "{page}");
+    assert!(page.contains("ann.lee@example.com"));
+    let shown_again = app.get_html("/employees/E-1001").await;
+    assert!(!shown_again.contains("was added"), "a flash is shown once");
+    assert_eq!(env.database().employees_with_id("E-1001"), 1);
+}
+
+async fn every_invalid_field_is_reported_at_once_and_values_are_kept(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let mut form = employee_form("?bad id", "not-an-address");
+    form.insert("first_name", " ".into());
+    form.insert("hire_date", "01/03/2024".into());
+    form.insert("job_title", "Keeper of <b>things</b>".into());
+
+    let response = app.post_employee(&form).await;
+
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    for field in ["employee_id", "first_name", "email", "hire_date"] {
+        assert!(
+            page.contains(&format!("id=\"{field}-error\"")),
+            "no error for {field}"
+        );
+        assert!(
+            page.contains(&format!("aria-describedby=\"{field}-error\""))
+                || page.contains(&format!("{field}-hint {field}-error"))
+        );
+    }
+    assert!(!page.contains("id=\"last_name-error\""));
+    assert!(page.contains("value=\"?bad id\""), "the typed ID is kept");
+    assert!(page.contains("value=\"not-an-address\""));
+    assert!(
+        page.contains("Keeper of &#60;b&#62;things&#60;/b&#62;")
+            || page.contains("Keeper of &lt;b&gt;things&lt;/b&gt;")
+    );
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+}
+
+async fn an_unknown_manager_is_reported_beside_its_field(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let mut form = employee_form("E-1", "a@example.com");
+    form.insert("manager_id", "E-404".into());
+
+    let response = app.post_employee(&form).await;
+
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("id=\"manager_id-error\""), "{page}");
+    assert_eq!(env.database().employees_with_id("E-1"), 0);
+}
+
+async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let mut form = employee_form("E-1", "a@example.com");
+    form.insert("first_name", "<script>alert(1)</script>".into());
+    form.insert("job_title", "\"><script>x</script>".into());
+
+    let page = app.follow(app.post_employee(&form).await).await;
+
+    assert!(!page.contains("<script>"), "{page}");
+    let list = app.get_html("/employees").await;
+    assert!(!list.contains("<script>"));
+}

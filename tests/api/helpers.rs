@@ -1,0 +1,447 @@
+//! Test harness: each test gets a fresh database (a temp SQLite file, or a new
+//! PostgreSQL database dropped afterwards) and, on PostgreSQL, its own Valkey database
+//! number; apps are the real `roster` binary, spawned on port 0.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_redis::redis;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded mode: SQLite and the in-process index.
+    Sqlite,
+    /// Stack mode: PostgreSQL and Valkey.
+    Postgres,
+}
+
+const SECRET_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the suite with scripts/test, which starts PostgreSQL and Valkey"
+        )
+    })
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One test's private database and index.
+pub struct TestEnv {
+    pub backend: Backend,
+    database_url: String,
+    pub valkey: Option<TestValkey>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteDir(PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestEnv {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir =
+                    std::env::temp_dir().join(format!("roster-test-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&dir).unwrap();
+                Self {
+                    backend,
+                    database_url: format!("sqlite://{}", dir.join("roster.db").display()),
+                    valkey: None,
+                    cleanup: Cleanup::SqliteDir(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = required_env("ROSTER_TEST_DATABASE_URL");
+                let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("failed to connect to the test PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let (base, _) = admin_url.rsplit_once('/').unwrap();
+                Self {
+                    backend,
+                    database_url: format!("{base}/{name}"),
+                    valkey: Some(TestValkey::new().await),
+                    cleanup: Cleanup::PostgresDatabase { admin_url, name },
+                }
+            }
+        }
+    }
+
+    pub async fn spawn(&self) -> TestApp {
+        let valkey_url = self.valkey.as_ref().map(|valkey| valkey.url.clone());
+        self.spawn_with_valkey(valkey_url).await
+    }
+
+    /// Starts the app with its index reached through `valkey_url` (a proxy, say).
+    pub async fn spawn_with_valkey(&self, valkey_url: Option<String>) -> TestApp {
+        let app = self.start(valkey_url).await;
+        app.wait_until_index_ready().await;
+        app
+    }
+
+    /// Starts the app without waiting for its index, which may not come up.
+    pub async fn spawn_with_valkey_unready(&self, valkey_url: String) -> TestApp {
+        self.start(Some(valkey_url)).await
+    }
+
+    async fn start(&self, valkey_url: Option<String>) -> TestApp {
+        let workdir = std::env::temp_dir().join(format!("roster-app-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&workdir).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+        command
+            .arg("serve")
+            .current_dir(&workdir)
+            .env("DATABASE_URL", &self.database_url)
+            .env("ROSTER_BIND", "127.0.0.1:0")
+            .env("ROSTER_SECRET_KEY", SECRET_KEY)
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").unwrap_or_else(|_| "error".into()),
+            )
+            .env_remove("VALKEY_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(url) = valkey_url {
+            command.env("VALKEY_URL", url);
+        }
+        let mut process = command.spawn().expect("failed to start roster");
+        let stdout = process.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let address = tokio::time::timeout(START_DEADLINE, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(address) = line.strip_prefix("Roster listening on ") {
+                    return address.to_owned();
+                }
+            }
+            panic!("roster exited before it listened");
+        })
+        .await
+        .expect("roster did not start in time");
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            client,
+            _process: process,
+            workdir,
+        }
+    }
+
+    pub fn database(&self) -> DirectDb {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut connection = SqliteConnection::establish(path).unwrap();
+                connection
+                    .batch_execute("PRAGMA busy_timeout = 5000")
+                    .unwrap();
+                DirectDb::Sqlite(connection)
+            }
+            Backend::Postgres => DirectDb::Pg(PgConnection::establish(&self.database_url).unwrap()),
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+/// The database as outside tools see it: rows written behind the app's back.
+pub enum DirectDb {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl DirectDb {
+    pub fn execute(&mut self, sql: &str) {
+        match self {
+            DirectDb::Pg(connection) => connection.batch_execute(sql).unwrap(),
+            DirectDb::Sqlite(connection) => connection.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// `sql` selects one integer column named `n`.
+    pub fn count(&mut self, sql: &str) -> i64 {
+        let query = diesel::sql_query(sql);
+        match self {
+            DirectDb::Pg(connection) => query.get_result::<Count>(connection).unwrap().n,
+            DirectDb::Sqlite(connection) => query.get_result::<Count>(connection).unwrap().n,
+        }
+    }
+
+    pub fn employees_with_id(&mut self, employee_id: &str) -> i64 {
+        self.count(&format!(
+            "SELECT count(*) AS n FROM employees WHERE employee_id = '{employee_id}'"
+        ))
+    }
+}
+
+/// A Valkey database number of this test's own on the shared test server.
+pub struct TestValkey {
+    pub url: String,
+    pub upstream: String,
+    database: i64,
+}
+
+impl TestValkey {
+    async fn new() -> Self {
+        let upstream = required_env("ROSTER_TEST_VALKEY_URL");
+        let client = redis::Client::open(upstream.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let next: i64 = redis::cmd("INCR")
+            .arg("roster-test:next-database")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        // The server runs with 10000 databases; 0 holds only the counter.
+        let database = 1 + next % 9_999;
+        let valkey = Self {
+            url: format!("{upstream}/{database}"),
+            upstream,
+            database,
+        };
+        valkey.flush().await;
+        valkey
+    }
+
+    pub fn host_port(&self) -> String {
+        self.upstream.trim_start_matches("redis://").to_owned()
+    }
+
+    pub fn url_through(&self, proxy: &TcpProxy) -> String {
+        format!("redis://{}/{}", proxy.address, self.database)
+    }
+
+    async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    }
+
+    /// As if Valkey restarted: it keeps nothing on disk.
+    pub async fn flush(&self) {
+        let mut connection = self.connection().await;
+        let _: () = redis::cmd("FLUSHDB")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+    }
+
+    pub async fn get(&self, key: &str) -> Option<String> {
+        let mut connection = self.connection().await;
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+            .unwrap()
+    }
+}
+
+/// A TCP proxy that can be cut (every connection closed, new ones refused at once) and
+/// restored, to take a dependency away from a running app.
+pub struct TcpProxy {
+    pub address: String,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl TcpProxy {
+    pub async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = tokio::spawn({
+            let up = Arc::clone(&up);
+            let connections = Arc::clone(&connections);
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        continue; // dropping the socket closes it
+                    }
+                    let upstream = upstream.clone();
+                    let connection = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().await.push(connection);
+                }
+            }
+        });
+        Self {
+            address,
+            up,
+            connections,
+            accept,
+        }
+    }
+
+    pub async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for connection in self.connections.lock().await.drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _process: Child,
+    workdir: PathBuf,
+}
+
+pub fn employee_form(employee_id: &str, email: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("employee_id", employee_id.to_owned()),
+        ("first_name", "Ann".to_owned()),
+        ("last_name", "Lee".to_owned()),
+        ("email", email.to_owned()),
+        ("hire_date", "2024-03-01".to_owned()),
+    ])
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    pub async fn post_employee(&self, form: &HashMap<&'static str, String>) -> reqwest::Response {
+        self.client
+            .post(self.url("/employees"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follows a `303` like a browser, returning the page it leads to.
+    pub async fn follow(&self, response: reqwest::Response) -> String {
+        assert_eq!(response.status().as_u16(), 303, "expected a redirect");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        self.get_html(&location).await
+    }
+
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.get_html("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in {text}"))
+    }
+
+    pub async fn readyz_status(&self) -> u16 {
+        self.get("/readyz").await.status().as_u16()
+    }
+
+    pub async fn wait_until_index_ready(&self) {
+        eventually("the index to be ready", Duration::from_secs(20), || async {
+            (self.metric("roster_index_ready").await == 1).then_some(())
+        })
+        .await;
+    }
+}
+
+/// Runs the test function once per backend, as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}

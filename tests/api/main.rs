@@ -1,0 +1,10 @@
+//! One integration-test binary: black-box tests over HTTP against the real `roster`
+//! process, on SQLite with the in-process index and on PostgreSQL with Valkey.
+
+mod helpers;
+
+mod cli;
+mod create;
+mod duplicates;
+mod outage;
+mod pages;

@@ -1,0 +1,136 @@
+use crate::helpers::{Backend, TestEnv, employee_form};
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_list_shows_fifty_newest_first_with_page_links,
+    search_matches_the_start_of_id_name_or_email_ignoring_case,
+    an_unknown_or_malformed_employee_id_is_not_found,
+    malformed_list_parameters_are_a_clear_bad_request,
+);
+
+/// Rows as an outside tool would write them: only the contract's five columns.
+fn seed(env: &TestEnv, count: usize) {
+    let rows: Vec<String> = (1..=count)
+        .map(|n| {
+            format!("('S-{n:03}', 'First{n}', 'Last{n}', 'seed{n}@example.com', '2020-01-01')")
+        })
+        .collect();
+    env.database().execute(&format!(
+        "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date) VALUES {}",
+        rows.join(", ")
+    ));
+}
+
+fn rows(page: &str) -> usize {
+    page.matches("<tr>").count() - 1 // the header row
+}
+
+async fn the_list_shows_fifty_newest_first_with_page_links(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    seed(&env, 55);
+
+    let first = app.get_html("/employees").await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("55 employees"));
+    assert!(first.contains("Page 1 of 2"));
+    let newest = first.find("S-055").unwrap();
+    let older = first.find("S-054").unwrap();
+    assert!(newest < older, "newest first");
+    assert!(first.contains("href=\"/employees?page=2\""), "{first}");
+
+    let second = app.get_html("/employees?page=2").await;
+    assert_eq!(rows(&second), 5);
+    assert!(second.contains("S-001"));
+    assert!(second.contains("rel=\"prev\""));
+}
+
+async fn search_matches_the_start_of_id_name_or_email_ignoring_case(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    for (id, first, last, email) in [
+        ("A-1", "Annika", "Berg", "ab@example.com"),
+        ("B-2", "Bob", "Annson", "bob@example.com"),
+        ("C-3", "Cid", "Cole", "anna.c@example.com"),
+        ("ANN-4", "Dee", "Dane", "dee@example.com"),
+        ("E-5", "Joanne", "Hannah", "e5@example.com"),
+    ] {
+        let mut form = employee_form(id, email);
+        form.insert("first_name", first.into());
+        form.insert("last_name", last.into());
+        app.follow(app.post_employee(&form).await).await;
+    }
+
+    let page = app.get_html("/employees?q=aNN").await;
+
+    for found in ["A-1", "B-2", "C-3", "ANN-4"] {
+        assert!(page.contains(&format!(">{found}</a>")), "{found} missing");
+    }
+    assert!(
+        !page.contains(">E-5</a>"),
+        "a match inside a word is not a prefix"
+    );
+    assert!(page.contains("4 employees found"));
+    let literal = app.get_html("/employees?q=%25").await;
+    assert!(literal.contains("0 employees found"), "% is not a wildcard");
+}
+
+async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+
+    assert_eq!(app.get("/employees/E-404").await.status().as_u16(), 404);
+    assert_eq!(
+        app.get("/employees/%3Cscript%3E").await.status().as_u16(),
+        404
+    );
+    assert_eq!(app.get("/no/such/page").await.status().as_u16(), 404);
+}
+
+async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+
+    for query in [
+        "page=0",
+        "page=abc",
+        "sort=sideways",
+        "status=retired",
+        "department=x",
+    ] {
+        let response = app.get(&format!("/employees?{query}")).await;
+        assert_eq!(response.status().as_u16(), 400, "{query}");
+    }
+    assert_eq!(
+        app.get("/employees?q=&status=&page=")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_and_the_stylesheet_answer_without_a_session() {
+    let env = TestEnv::new(Backend::Sqlite).await;
+    let app = env.spawn().await;
+
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_eq!(app.readyz_status().await, 200);
+    let css = app.get("/static/style.css").await;
+    assert_eq!(css.status().as_u16(), 200);
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let page = app.get("/employees").await;
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+}
