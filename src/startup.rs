@@ -20,7 +20,7 @@ use crate::store::Store;
 use crate::web::{AppState, Departments, WebError, pages, probes, stylesheet};
 
 /// How long one Valkey call may take before the request goes on without the index.
-const VALKEY_TIMEOUT: Duration = Duration::from_millis(250);
+const VALKEY_TIMEOUT: Duration = Duration::from_millis(200);
 const DEPARTMENTS_REFRESH: Duration = Duration::from_secs(60);
 const MAX_FORM_BYTES: usize = 64 * 1024;
 

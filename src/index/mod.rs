@@ -28,8 +28,9 @@ const PENDING_PREFIX: &str = "pending:";
 /// Long enough for any insert to commit; short enough that a crash between reserve and
 /// commit frees the ID soon.
 const RESERVATION_TTL: Duration = Duration::from_secs(10);
-/// A Valkey that does not answer in this time is treated as down for this request.
-const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+/// A backend that does not answer in this time is treated as down for this request; a
+/// last guard, as the Valkey client's own timeouts are shorter.
+const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]

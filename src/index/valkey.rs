@@ -1,7 +1,9 @@
+use std::sync::Mutex;
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, Pipeline};
-use deadpool_redis::{Config, Connection, Pool, Runtime, Timeouts};
+use deadpool_redis::redis::aio::MultiplexedConnection;
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Pipeline};
+use deadpool_redis::{Manager, Pool, Runtime};
 
 use super::{BUILT_MARKER, IndexBackend, IndexError};
 use crate::config::ValkeyUrl;
@@ -14,32 +16,58 @@ const PUBLISH_CHUNK: usize = 2_000;
 /// so the guarantee holds across any number of app processes.
 pub struct ValkeyIndex {
     pool: Pool,
+    /// A multiplexed connection taken from the pool and shared by all requests, so that
+    /// each step is one round trip: a checkout from the pool costs a PING first.
+    /// Dropped on any error, so that the next call gets a checked one from the pool.
+    shared: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl ValkeyIndex {
     /// Builds the pool without connecting: Valkey may be down at start, and the app
-    /// must come up anyway (DESIGN.md, invariant 5).
+    /// must come up anyway (DESIGN.md, invariant 5). Every wait is bounded by `timeout`,
+    /// so that a Valkey that stops answering fails the call (and drops the connection)
+    /// instead of holding requests.
     pub fn new(url: &ValkeyUrl, timeout: Duration) -> Result<Self, IndexError> {
-        let mut config = Config::from_url(url.as_str());
-        let mut pool_config = config.get_pool_config();
-        pool_config.max_size = 32;
-        pool_config.timeouts = Timeouts {
-            wait: Some(timeout),
-            create: Some(timeout),
-            recycle: Some(timeout),
-        };
-        config.pool = Some(pool_config);
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|error| IndexError::Setup(error.to_string()))?;
-        Ok(Self { pool })
+        let setup_error = |error: &dyn std::fmt::Display| IndexError::Setup(error.to_string());
+        let connection_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        let manager = Manager::new_with_config(url.as_str(), connection_config)
+            .map_err(|error| setup_error(&error))?;
+        let pool = Pool::builder(manager)
+            // Requests share one multiplexed connection; the pool only replaces it.
+            .max_size(2)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|error| setup_error(&error))?;
+        Ok(Self {
+            pool,
+            shared: Mutex::new(None),
+        })
     }
 
-    async fn connection(&self) -> Result<Connection, IndexError> {
-        self.pool
+    fn shared(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        // The guarded value is replaced whole, never left half-written.
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, IndexError> {
+        if let Some(connection) = self.shared().clone() {
+            return Ok(connection);
+        }
+        let pooled = self
+            .pool
             .get()
             .await
-            .map_err(|error| IndexError::Unavailable(error.to_string()))
+            .map_err(|error| IndexError::Unavailable(error.to_string()))?;
+        let connection = MultiplexedConnection::clone(&pooled);
+        *self.shared() = Some(connection.clone());
+        Ok(connection)
     }
 
     async fn run<T: redis::FromRedisValue>(&self, pipeline: &Pipeline) -> Result<T, IndexError> {
@@ -47,7 +75,10 @@ impl ValkeyIndex {
         pipeline
             .query_async(&mut connection)
             .await
-            .map_err(|error| IndexError::Unavailable(error.to_string()))
+            .map_err(|error| {
+                self.shared().take();
+                IndexError::Unavailable(error.to_string())
+            })
     }
 }
 

@@ -14,10 +14,11 @@ use deadpool_redis::redis;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +160,8 @@ impl TestEnv {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            // A request held up by a stalled dependency fails the test, never hangs it.
+            .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         TestApp {
@@ -296,13 +299,31 @@ impl TestValkey {
     }
 }
 
-/// A TCP proxy that can be cut (every connection closed, new ones refused at once) and
-/// restored, to take a dependency away from a running app.
+/// A TCP proxy that can take a dependency away from a running app: `cut` closes every
+/// connection and refuses new ones at once; `stall` keeps connections open but holds
+/// back every byte, like a dead link; `restore` ends either.
 pub struct TcpProxy {
     pub address: String,
     up: Arc<AtomicBool>,
+    stalled: watch::Sender<bool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
+}
+
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut stalled: watch::Receiver<bool>) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if stalled.wait_for(|stalled| !stalled).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
 }
 
 impl TcpProxy {
@@ -310,21 +331,29 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let up = Arc::new(AtomicBool::new(true));
+        let (stalled, _) = watch::channel(false);
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
             let up = Arc::clone(&up);
+            let stalled = stalled.clone();
             let connections = Arc::clone(&connections);
             async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
+                while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         continue; // dropping the socket closes it
                     }
                     let upstream = upstream.clone();
+                    let stalled = stalled.subscribe();
                     let connection = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
+                        let Ok(outbound) = TcpStream::connect(upstream).await else {
+                            return;
+                        };
+                        let (in_read, in_write) = inbound.into_split();
+                        let (out_read, out_write) = outbound.into_split();
+                        tokio::join!(
+                            pump(in_read, out_write, stalled.clone()),
+                            pump(out_read, in_write, stalled)
+                        );
                     });
                     connections.lock().await.push(connection);
                 }
@@ -333,6 +362,7 @@ impl TcpProxy {
         Self {
             address,
             up,
+            stalled,
             connections,
             accept,
         }
@@ -345,8 +375,13 @@ impl TcpProxy {
         }
     }
 
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
     pub fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
+        self.stalled.send_replace(false);
     }
 }
 

@@ -124,3 +124,39 @@ async fn an_app_started_while_valkey_is_down_comes_up_and_uses_the_index_once_it
     rejected_without_a_query(&app, "E-1", "new@example.com").await;
     rejected_without_a_query(&app, "E-2", "newer@example.com").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valkey_that_stops_answering_does_not_hold_up_requests() {
+    let env = TestEnv::new(Backend::Postgres).await;
+    let valkey = env.valkey.as_ref().unwrap();
+    let proxy = TcpProxy::start(valkey.host_port()).await;
+    let app = env
+        .spawn_with_valkey(Some(valkey.url_through(&proxy)))
+        .await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+
+    proxy.stall();
+
+    // The client's 10 s timeout fails the test if the index holds the request.
+    let duplicate = app
+        .post_employee(&employee_form("e-1", "other@example.com"))
+        .await;
+    assert_eq!(duplicate.status().as_u16(), 409);
+    let created = app
+        .post_employee(&employee_form("E-2", "two@example.com"))
+        .await;
+    assert_eq!(created.status().as_u16(), 303);
+    eventually("/readyz to answer 503", RECOVERY, || async {
+        (app.readyz_status().await == 503).then_some(())
+    })
+    .await;
+
+    let rebuilds = app.metric("roster_index_rebuilds_total").await;
+    proxy.restore();
+    rebuilt_after(&app, rebuilds).await;
+    rejected_without_a_query(&app, "E-2", "new@example.com").await;
+}
