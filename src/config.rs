@@ -25,7 +25,7 @@ pub struct SettingsArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://roster.db",
+        default_value = DEFAULT_DATABASE_URL,
         hide_env_values = true,
         global = true
     )]
@@ -109,18 +109,17 @@ impl Settings {
     /// Checks everything; `Purpose::Maintenance` (migrate, reindex) skips what only the
     /// web server needs.
     pub fn load(args: &SettingsArgs, purpose: Purpose) -> Result<Self, ConfigError> {
-        let database = DatabaseUrl::parse(&args.database_url)?;
-        let valkey = args
-            .valkey_url
-            .as_deref()
+        let database =
+            DatabaseUrl::parse(set(Some(&args.database_url)).unwrap_or(DEFAULT_DATABASE_URL))?;
+        let valkey = set(args.valkey_url.as_ref())
             .map(ValkeyUrl::parse)
             .transpose()?;
         let serving = purpose == Purpose::Serve;
         if serving && matches!(database, DatabaseUrl::Postgres(_)) && valkey.is_none() {
             return Err(ConfigError::ValkeyRequired);
         }
-        let bind = parse_bind(&args.bind)?;
-        let secret_key = match (&args.secret_key, &database) {
+        let bind = parse_bind(set(Some(&args.bind)).unwrap_or(DEFAULT_BIND))?;
+        let secret_key = match (set(args.secret_key.as_ref()), &database) {
             (Some(raw), _) => Some(SecretKey::parse(raw)?),
             (None, DatabaseUrl::Sqlite(path)) if serving => Some(SecretKey::beside_database(path)?),
             (None, DatabaseUrl::Postgres(_)) if serving => {
@@ -136,6 +135,14 @@ impl Settings {
         })
     }
 }
+
+/// A variable set to blanks counts as unset (`VALKEY_URL=` in a `.env` file, say).
+fn set(value: Option<&String>) -> Option<&str> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db";
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 fn parse_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
     raw.to_socket_addrs()
@@ -265,8 +272,14 @@ impl SecretKey {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = vec![0u8; Self::MIN_LEN];
                 rand::rng().fill_bytes(&mut bytes);
-                write_private_file(&path, &hex::encode(&bytes)).map_err(file_error)?;
-                Ok(Self(bytes))
+                match publish_private_file(&path, &hex::encode(&bytes)) {
+                    Ok(()) => Ok(Self(bytes)),
+                    // Another first start won the race: use its key.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::parse(&std::fs::read_to_string(&path).map_err(file_error)?)
+                    }
+                    Err(error) => Err(file_error(error)),
+                }
             }
             Err(error) => Err(file_error(error)),
         }
@@ -283,15 +296,25 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes a file readable by its owner only, appearing whole or not at all: written
+/// beside it first, then linked into place, which fails if the file already exists.
+fn publish_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".{}", uuid::Uuid::new_v4()));
+    let draft = PathBuf::from(draft);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
+        .open(&draft)?;
+    let written = file
+        .write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    written
 }
 
 #[cfg(test)]
@@ -346,6 +369,17 @@ mod tests {
         assert!(ValkeyUrl::parse("http://x").is_err());
         assert!(parse_bind("not an address").is_err());
         assert!(SecretKey::parse("abcd").is_err());
+    }
+
+    #[test]
+    fn blank_variables_count_as_unset() {
+        let mut args = args(" ");
+        args.valkey_url = Some(String::new());
+        args.bind = "  ".into();
+        let settings = Settings::load(&args, Purpose::Serve).unwrap();
+        assert_eq!(settings.database, DatabaseUrl::Sqlite("roster.db".into()));
+        assert!(settings.valkey.is_none());
+        assert_eq!(settings.bind.to_string(), DEFAULT_BIND);
     }
 
     #[test]

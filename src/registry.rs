@@ -2,6 +2,8 @@
 //! database, then confirm, or release on failure. The index may turn a duplicate away
 //! early; only the database's unique indexes decide that something is *not* one.
 
+use std::sync::Arc;
+
 use crate::domain::{EmployeeId, FieldErrors, NewEmployee};
 use crate::index::{Clash, DuplicateIndex};
 use crate::store::{Store, StoreError};
@@ -32,7 +34,20 @@ impl From<StoreError> for CreateError {
     }
 }
 
+/// Runs on a task of its own: if the browser goes away mid-request, the handler is
+/// dropped, but the reservation must still be confirmed or released.
 pub async fn create_employee(
+    store: &Store,
+    index: &Arc<DuplicateIndex>,
+    new: NewEmployee,
+) -> Result<EmployeeId, CreateError> {
+    let (store, index) = (store.clone(), Arc::clone(index));
+    tokio::spawn(async move { reserve_insert_confirm(&store, &index, new).await })
+        .await
+        .map_err(|error| CreateError::Store(StoreError::Unavailable(error.into())))?
+}
+
+async fn reserve_insert_confirm(
     store: &Store,
     index: &DuplicateIndex,
     new: NewEmployee,

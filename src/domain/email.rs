@@ -1,8 +1,9 @@
 use std::fmt;
 use validator::ValidateEmail;
 
-/// A work e-mail address, lower-cased so that one mailbox has one spelling:
-/// `Ann@Example.com` and `ann@example.com` are the same address.
+/// A work e-mail address in one spelling per mailbox: lower-cased, and with an
+/// internationalized domain in its ASCII form, so that `Ann@Example.com` equals
+/// `ann@example.com` and the database's ASCII-only `lower()` agrees with this type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WorkEmail(String);
 
@@ -24,7 +25,25 @@ impl WorkEmail {
         if !normalized.validate_email() {
             return Err("Enter an e-mail address like name@example.com.".into());
         }
-        Ok(Self(normalized))
+        let (local, domain) = normalized
+            .rsplit_once('@')
+            .ok_or("Enter an e-mail address like name@example.com.")?;
+        if !local.is_ascii() {
+            return Err(
+                "Use only ASCII letters, digits and symbols before the @ in an e-mail address."
+                    .into(),
+            );
+        }
+        let domain = idna::domain_to_ascii(domain)
+            .map_err(|_| "The part after the @ is not a valid domain name.".to_owned())?;
+        let address = format!("{local}@{domain}");
+        if address.len() > Self::MAX_LEN {
+            return Err(format!(
+                "An e-mail address has at most {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(Self(address))
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,6 +85,15 @@ mod tests {
         ] {
             assert!(WorkEmail::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn an_international_domain_is_kept_in_its_ascii_form() {
+        assert_eq!(
+            WorkEmail::parse("Ann@BÜCHER.de").unwrap(),
+            WorkEmail::parse("ann@xn--bcher-kva.de").unwrap()
+        );
+        assert!(WorkEmail::parse("jörg@example.com").is_err());
     }
 
     #[test]

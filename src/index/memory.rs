@@ -11,6 +11,13 @@ struct Slot {
 }
 
 impl Slot {
+    fn permanent(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            expires_at: None,
+        }
+    }
+
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at.is_none_or(|at| at > now)
     }
@@ -60,11 +67,14 @@ impl IndexBackend for MemoryIndex {
     }
 
     async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
+        let now = Instant::now();
         let mut slots = self.slots();
         for key in keys {
-            if let Some(slot) = slots.get_mut(*key).filter(|slot| slot.value == token) {
-                slot.value = value.to_owned();
-                slot.expires_at = None;
+            let ours_or_free = slots
+                .get(*key)
+                .is_none_or(|slot| slot.value == token || !slot.is_live(now));
+            if ours_or_free {
+                slots.insert((*key).to_owned(), Slot::permanent(value));
             }
         }
         Ok(())
@@ -83,11 +93,37 @@ impl IndexBackend for MemoryIndex {
     async fn publish(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         let mut slots = self.slots();
         for (key, value) in entries {
-            let slot = Slot {
-                value: value.clone(),
-                expires_at: None,
-            };
-            slots.insert(key.clone(), slot);
+            slots.insert(key.clone(), Slot::permanent(value));
+        }
+        Ok(())
+    }
+
+    async fn publish_missing(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        let now = Instant::now();
+        let mut slots = self.slots();
+        for (key, value) in entries {
+            if slots.get(key).is_none_or(|slot| !slot.is_live(now)) {
+                slots.insert(key.clone(), Slot::permanent(value));
+            }
+        }
+        Ok(())
+    }
+
+    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
+        Ok(self
+            .slots()
+            .iter()
+            .filter(|(_, slot)| slot.expires_at.is_none())
+            .map(|(key, slot)| (key.clone(), slot.value.clone()))
+            .collect())
+    }
+
+    async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        let mut slots = self.slots();
+        for (key, value) in entries {
+            if slots.get(key).is_some_and(|slot| &slot.value == value) {
+                slots.remove(key);
+            }
         }
         Ok(())
     }

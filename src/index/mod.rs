@@ -10,9 +10,10 @@
 mod memory;
 mod valkey;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use memory::MemoryIndex;
@@ -21,7 +22,8 @@ pub use valkey::ValkeyIndex;
 use crate::domain::{EmployeeId, Field, WorkEmail};
 use crate::store::Store;
 
-const KEY_PREFIX: &str = "roster:";
+const ID_KEY_PREFIX: &str = "roster:employee_id:";
+const EMAIL_KEY_PREFIX: &str = "roster:email:";
 /// Present once the index holds every record; an empty or restarted Valkey lacks it.
 const BUILT_MARKER: &str = "roster:index:built";
 const PENDING_PREFIX: &str = "pending:";
@@ -51,7 +53,8 @@ pub trait IndexBackend: Send + Sync {
         token: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<Vec<Option<String>>, IndexError>> + Send;
-    /// `SET key value IFEQ token` for each key.
+    /// `SET key value IFEQ token`, else `SET key value NX`, for each key: a reservation
+    /// that expired or was flushed before the commit still leaves the record indexed.
     fn confirm(
         &self,
         keys: &[&str],
@@ -66,6 +69,18 @@ pub trait IndexBackend: Send + Sync {
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
     /// `SET key value` for each entry, pipelined.
     fn publish(
+        &self,
+        entries: &[(String, String)],
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+    /// `SET key value NX` for each entry, pipelined.
+    fn publish_missing(
+        &self,
+        entries: &[(String, String)],
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+    /// Every confirmed claim (key and record), pending reservations left out.
+    fn confirmed(&self) -> impl Future<Output = Result<Vec<(String, String)>, IndexError>> + Send;
+    /// `DELIFEQ key value` for each entry.
+    fn remove(
         &self,
         entries: &[(String, String)],
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
@@ -104,6 +119,15 @@ impl IndexBackend for AnyIndex {
     }
     async fn publish(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         dispatch!(self, index => index.publish(entries))
+    }
+    async fn publish_missing(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        dispatch!(self, index => index.publish_missing(entries))
+    }
+    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
+        dispatch!(self, index => index.confirmed())
+    }
+    async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        dispatch!(self, index => index.remove(entries))
     }
     async fn is_built(&self) -> Result<bool, IndexError> {
         dispatch!(self, index => index.is_built())
@@ -161,8 +185,8 @@ impl Claims {
     fn of(id: &str, email: &str) -> Self {
         Self {
             keys: [
-                format!("{KEY_PREFIX}employee_id:{id}"),
-                format!("{KEY_PREFIX}email:{email}"),
+                format!("{ID_KEY_PREFIX}{id}"),
+                format!("{EMAIL_KEY_PREFIX}{email}"),
             ],
         }
     }
@@ -188,6 +212,8 @@ pub struct IndexStats {
 pub struct DuplicateIndex {
     backend: AnyIndex,
     state: AtomicU8,
+    /// Set when this process stored a record the index may lack; cleared by a rebuild.
+    missed_writes: AtomicBool,
     rejections: AtomicU64,
     rebuilds: AtomicU64,
 }
@@ -197,6 +223,7 @@ impl DuplicateIndex {
         Self {
             backend,
             state: AtomicU8::new(IndexState::Down as u8),
+            missed_writes: AtomicBool::new(false),
             rejections: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
         }
@@ -301,15 +328,26 @@ impl DuplicateIndex {
         let keys = reservation.claims.keys();
         match (&reservation.token, self.state()) {
             (Some(token), _) => {
-                self.call("confirm", self.backend.confirm(&keys, token, id.as_str()))
+                let confirmed = self
+                    .call("confirm", self.backend.confirm(&keys, token, id.as_str()))
                     .await;
+                if confirmed.is_none() {
+                    self.missed_writes.store(true, Ordering::Release);
+                }
             }
-            // Made while the index was being rebuilt from an older snapshot.
-            (None, IndexState::Rebuilding) => {
+            // Stored without a reservation while the index was not ready: a rebuild's
+            // snapshot may have been taken before this commit.
+            (None, IndexState::Rebuilding | IndexState::Ready) => {
                 let entries = keys.map(|key| (key.to_owned(), id.as_str().to_owned()));
-                self.call("publish", self.backend.publish(&entries)).await;
+                let published = self
+                    .call("publish", self.backend.publish_missing(&entries))
+                    .await;
+                if published.is_none() {
+                    self.missed_writes.store(true, Ordering::Release);
+                }
             }
-            (None, _) => {}
+            // The rebuild that follows, once Valkey answers, learns it from the database.
+            (None, IndexState::Down) => self.missed_writes.store(true, Ordering::Release),
         }
     }
 
@@ -322,27 +360,52 @@ impl DuplicateIndex {
         }
     }
 
-    /// Fills the index from the database, then marks it ready.
+    /// Makes the index match the database, then marks it ready.
     pub async fn rebuild(&self, store: &Store) -> anyhow::Result<usize> {
         self.set_state(IndexState::Rebuilding);
+        // The snapshot below covers every write missed so far; later ones are published
+        // as they commit (see `confirm`).
+        self.missed_writes.store(false, Ordering::Release);
         let claims = store.all_claims().await?;
+        let count = claims.len();
+        self.rebuild_from(claims).await?;
+        self.rebuilds.fetch_add(1, Ordering::Relaxed);
+        self.set_state(IndexState::Ready);
+        Ok(count)
+    }
+
+    /// Publishes every record's claims and removes the claims of records that are gone.
+    ///
+    /// The index is read before the database: a claim seen confirmed was committed
+    /// before the snapshot, so if the snapshot lacks it the record was removed or
+    /// changed. The removal compares the value, and a stale key cannot be re-claimed
+    /// meanwhile (it reads as taken), so no live claim is ever deleted.
+    async fn rebuild_from(&self, claims: Vec<(String, String)>) -> Result<(), IndexError> {
+        let indexed = self.backend.confirmed().await?;
         let entries: Vec<(String, String)> = claims
-            .iter()
+            .into_iter()
             .flat_map(|(id, email)| {
-                let normalized_email = email.trim().to_lowercase();
-                let claims = Claims::of(id, &normalized_email);
+                let claims = Claims::of(&id, &email.trim().to_lowercase());
                 claims.keys.map(|key| (key, id.clone()))
             })
             .collect();
         self.backend.publish(&entries).await?;
-        self.backend.mark_built().await?;
-        self.rebuilds.fetch_add(1, Ordering::Relaxed);
-        self.set_state(IndexState::Ready);
-        Ok(claims.len())
+        let current: HashSet<&(String, String)> = entries.iter().collect();
+        let stale: Vec<(String, String)> = indexed
+            .into_iter()
+            .filter(|entry| !current.contains(entry))
+            .collect();
+        if !stale.is_empty() {
+            log::info!("duplicate index: removing {} stale claims", stale.len());
+            self.backend.remove(&stale).await?;
+        }
+        self.backend.mark_built().await
     }
 
-    /// Watches the index for the life of the process: rebuilds it at start, after
-    /// Valkey comes back, and when Valkey lost it (restarted empty, flushed).
+    /// Watches the index for the life of the process: builds it when it is not built
+    /// (first start, Valkey restarted empty or flushed) and rebuilds it when this
+    /// process stored records it could not index; otherwise trusts it, as every
+    /// process keeps it current.
     pub async fn maintain(self: Arc<Self>, store: Store) {
         let mut interval = tokio::time::interval(WATCH_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -351,7 +414,8 @@ impl DuplicateIndex {
             let Some(built) = self.call("check", self.backend.is_built()).await else {
                 continue;
             };
-            if built && self.state() == IndexState::Ready {
+            if built && !self.missed_writes.load(Ordering::Acquire) {
+                self.set_state(IndexState::Ready);
                 continue;
             }
             match self.rebuild(&store).await {
@@ -436,6 +500,24 @@ mod tests {
         index.release(stale).await;
         assert!(index.reserve(&id, &email).await.is_err());
         index.confirm(second, &id).await;
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_forgets_the_claims_of_records_that_are_gone() {
+        let index = ready_memory_index();
+        let (gone, gone_email) = claims("E-1", "a@x.io");
+        let reservation = index.reserve(&gone, &gone_email).await.unwrap();
+        index.confirm(reservation, &gone).await;
+
+        index
+            .rebuild_from(vec![("E-2".into(), " B@X.io".into())])
+            .await
+            .unwrap();
+
+        assert!(index.reserve(&gone, &gone_email).await.is_ok());
+        let (kept, kept_email) = claims("E-2", "b@x.io");
+        let clash = index.reserve(&kept, &kept_email).await.err().unwrap();
+        assert_eq!(clash.holder, Some(kept));
     }
 
     #[tokio::test]

@@ -5,7 +5,9 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Pipeline};
 use deadpool_redis::{Manager, Pool, Runtime};
 
-use super::{BUILT_MARKER, IndexBackend, IndexError};
+use super::{
+    BUILT_MARKER, EMAIL_KEY_PREFIX, ID_KEY_PREFIX, IndexBackend, IndexError, PENDING_PREFIX,
+};
 use crate::config::ValkeyUrl;
 
 /// Keys per pipeline when publishing the whole index: large enough to amortise the round
@@ -70,6 +72,27 @@ impl ValkeyIndex {
         Ok(connection)
     }
 
+    /// `SET key value [options]` for each entry, pipelined in chunks.
+    async fn set_each(
+        &self,
+        entries: &[(String, String)],
+        options: &[&str],
+    ) -> Result<(), IndexError> {
+        for chunk in entries.chunks(PUBLISH_CHUNK) {
+            let mut pipeline = redis::pipe();
+            for (key, value) in chunk {
+                pipeline
+                    .cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg(options)
+                    .ignore();
+            }
+            self.run::<()>(&pipeline).await?;
+        }
+        Ok(())
+    }
+
     async fn run<T: redis::FromRedisValue>(&self, pipeline: &Pipeline) -> Result<T, IndexError> {
         let mut connection = self.connection().await?;
         pipeline
@@ -109,14 +132,19 @@ impl IndexBackend for ValkeyIndex {
     async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
         let mut pipeline = redis::pipe();
         for key in keys {
-            // IFEQ: only our own reservation becomes the record; SET without PX also
-            // drops the expiry.
+            // IFEQ: only our own reservation becomes the record (SET without PX also
+            // drops the expiry); NX: if the reservation expired or was flushed meanwhile.
             pipeline
                 .cmd("SET")
                 .arg(*key)
                 .arg(value)
                 .arg("IFEQ")
                 .arg(token)
+                .ignore()
+                .cmd("SET")
+                .arg(*key)
+                .arg(value)
+                .arg("NX")
                 .ignore();
         }
         self.run(&pipeline).await
@@ -131,10 +159,50 @@ impl IndexBackend for ValkeyIndex {
     }
 
     async fn publish(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        self.set_each(entries, &[]).await
+    }
+
+    async fn publish_missing(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
+        self.set_each(entries, &["NX"]).await
+    }
+
+    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
+        let mut confirmed = Vec::new();
+        for pattern in [format!("{ID_KEY_PREFIX}*"), format!("{EMAIL_KEY_PREFIX}*")] {
+            let mut cursor = 0u64;
+            loop {
+                let mut scan = redis::pipe();
+                scan.cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(PUBLISH_CHUNK);
+                let ((next, keys),): ((u64, Vec<String>),) = self.run(&scan).await?;
+                if !keys.is_empty() {
+                    let mut values = redis::pipe();
+                    values.cmd("MGET").arg(&keys);
+                    let (values,): (Vec<Option<String>>,) = self.run(&values).await?;
+                    confirmed.extend(keys.into_iter().zip(values).filter_map(|(key, value)| {
+                        value
+                            .filter(|value| !value.starts_with(PENDING_PREFIX))
+                            .map(|value| (key, value))
+                    }));
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(confirmed)
+    }
+
+    async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         for chunk in entries.chunks(PUBLISH_CHUNK) {
             let mut pipeline = redis::pipe();
             for (key, value) in chunk {
-                pipeline.cmd("SET").arg(key).arg(value).ignore();
+                pipeline.cmd("DELIFEQ").arg(key).arg(value).ignore();
             }
             self.run::<()>(&pipeline).await?;
         }

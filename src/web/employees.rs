@@ -64,7 +64,15 @@ impl TryFrom<&ListParams> for ListQuery {
             })
             .transpose()?
             .unwrap_or(1);
-        let search = present(&params.q).map(|q| q.chars().take(100).collect());
+        let search = present(&params.q)
+            .map(|q| {
+                if q.chars().any(char::is_control) {
+                    Err(bad("The search cannot hold control characters."))
+                } else {
+                    Ok(q.chars().take(100).collect())
+                }
+            })
+            .transpose()?;
         Ok(ListQuery {
             search,
             department,

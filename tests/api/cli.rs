@@ -1,4 +1,5 @@
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn roster() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
@@ -12,6 +13,26 @@ fn roster() -> Command {
     }
     command.current_dir(std::env::temp_dir());
     command
+}
+
+/// Runs the command to its end, failing the test (not hanging it) if it keeps running,
+/// as a server would if a bad setting were accepted.
+fn finish(mut command: Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("roster kept running: {command:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -39,15 +60,18 @@ fn a_bad_setting_stops_the_start_with_a_message_that_says_how_to_fix_it() {
         ("ROSTER_SECRET_KEY", "short", "openssl rand"),
     ];
     for (variable, value, hint) in cases {
-        let output = roster().env(variable, value).output().unwrap();
+        let mut command = roster();
+        command
+            .env("ROSTER_BIND", "127.0.0.1:0")
+            .env(variable, value);
+        let output = finish(command);
         assert!(!output.status.success(), "{variable}={value} was accepted");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains(hint), "{variable}: {stderr}");
     }
-    let output = roster()
-        .env("DATABASE_URL", "postgres://roster@127.0.0.1:1/roster")
-        .output()
-        .unwrap();
+    let mut command = roster();
+    command.env("DATABASE_URL", "postgres://roster@127.0.0.1:1/roster");
+    let output = finish(command);
     assert!(
         String::from_utf8(output.stderr)
             .unwrap()

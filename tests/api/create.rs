@@ -86,4 +86,17 @@ async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
     assert!(!page.contains("<script>"), "{page}");
     let list = app.get_html("/employees").await;
     assert!(!list.contains("<script>"));
+
+    // Re-rendered into value="…" attributes after a rejection.
+    let mut rejected = employee_form("E-2", "not an address");
+    rejected.insert("last_name", "\"><script>alert(2)</script>".into());
+    let response = app.post_employee(&rejected).await;
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(!page.contains("<script>"), "{page}");
+    let escaped = ["&#34;&#62;&#60;script&#62;", "&quot;&gt;&lt;script&gt;"];
+    assert!(
+        escaped.iter().any(|form| page.contains(form)),
+        "the value is kept, escaped: {page}"
+    );
 }

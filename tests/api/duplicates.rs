@@ -172,3 +172,41 @@ async fn fifty_simultaneous_submissions_through_two_apps_create_one_record(backe
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_forgets_records_removed_behind_the_apps_back() {
+    let env = TestEnv::new(Backend::Postgres).await;
+    let valkey = env.valkey.as_ref().unwrap();
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+    app.follow(
+        app.post_employee(&employee_form("E-2", "two@example.com"))
+            .await,
+    )
+    .await;
+    env.database()
+        .execute("DELETE FROM employees WHERE employee_id = 'E-1'");
+
+    let output = env.run_cli(&["reindex"]);
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("from 1 records"));
+    assert_eq!(valkey.get("roster:employee_id:E-1").await, None);
+    assert_eq!(valkey.get("roster:email:one@example.com").await, None);
+    assert_eq!(
+        valkey.get("roster:employee_id:E-2").await.as_deref(),
+        Some("E-2")
+    );
+    let again = app
+        .post_employee(&employee_form("E-1", "one@example.com"))
+        .await;
+    assert_eq!(again.status().as_u16(), 303);
+}

@@ -172,6 +172,21 @@ impl TestEnv {
         }
     }
 
+    /// Runs a `roster` command against this test's database and index.
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        command
+            .args(args)
+            .current_dir(std::env::temp_dir())
+            .env("DATABASE_URL", &self.database_url)
+            .env_remove("VALKEY_URL")
+            .env("RUST_LOG", "error");
+        if let Some(valkey) = &self.valkey {
+            command.env("VALKEY_URL", &valkey.url);
+        }
+        command.output().unwrap()
+    }
+
     pub fn database(&self) -> DirectDb {
         match self.backend {
             Backend::Sqlite => {
@@ -247,7 +262,7 @@ pub struct TestValkey {
 }
 
 impl TestValkey {
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let upstream = required_env("ROSTER_TEST_VALKEY_URL");
         let client = redis::Client::open(upstream.as_str()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();

@@ -6,5 +6,6 @@ mod helpers;
 mod cli;
 mod create;
 mod duplicates;
+mod index_backends;
 mod outage;
 mod pages;

@@ -83,7 +83,7 @@ async fn after_valkey_comes_back_empty_the_index_is_rebuilt_and_fast_rejection_r
 
     valkey.flush().await;
 
-    // Meanwhile, before the rebuild, duplicates are still refused (by the database).
+    // Whether or not the rebuild has run yet, a duplicate is refused.
     let meanwhile = app
         .post_employee(&employee_form("E-1", "y@example.com"))
         .await;

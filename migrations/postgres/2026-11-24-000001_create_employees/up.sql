@@ -12,10 +12,11 @@ CREATE TABLE employees (
     id BIGSERIAL PRIMARY KEY,
     employee_id TEXT NOT NULL
         CONSTRAINT employees_employee_id_key UNIQUE
-        CONSTRAINT employees_employee_id_normalized CHECK (employee_id = upper(btrim(employee_id))),
+        CONSTRAINT employees_employee_id_normalized CHECK (employee_id ~ '^[A-Z0-9][A-Z0-9-]{1,31}$'),
     first_name TEXT NOT NULL,
     last_name TEXT NOT NULL,
-    email TEXT NOT NULL,
+    -- Printable ASCII, so that lower() folds it exactly as the application does.
+    email TEXT NOT NULL CONSTRAINT employees_email_plain CHECK (email ~ '^[!-~]+@[!-~]+$'),
     hire_date DATE NOT NULL,
     phone TEXT,
     date_of_birth DATE,

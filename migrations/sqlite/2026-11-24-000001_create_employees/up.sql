@@ -12,13 +12,21 @@ CREATE TABLE employees (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     employee_id TEXT NOT NULL
         CONSTRAINT employees_employee_id_key UNIQUE
-        CONSTRAINT employees_employee_id_normalized CHECK (employee_id = upper(trim(employee_id))),
+        CONSTRAINT employees_employee_id_normalized CHECK (
+            length(employee_id) BETWEEN 2 AND 32
+            AND employee_id NOT GLOB '*[^A-Z0-9-]*'
+            AND employee_id NOT GLOB '-*'
+        ),
     first_name TEXT NOT NULL,
     last_name TEXT NOT NULL,
-    email TEXT NOT NULL,
-    hire_date DATE NOT NULL,
+    -- Printable ASCII, so that lower() folds it exactly as the application does.
+    email TEXT NOT NULL CONSTRAINT employees_email_plain CHECK (
+        email NOT GLOB '*[^!-~]*' AND email GLOB '?*@?*'
+    ),
+    -- SQLite stores dates as text: only ISO dates, or pages could not read the row.
+    hire_date DATE NOT NULL CONSTRAINT employees_hire_date_iso CHECK (hire_date IS date(hire_date)),
     phone TEXT,
-    date_of_birth DATE,
+    date_of_birth DATE CONSTRAINT employees_date_of_birth_iso CHECK (date_of_birth IS date(date_of_birth)),
     department_id BIGINT REFERENCES departments (id) ON DELETE SET NULL,
     job_title TEXT,
     manager_id TEXT REFERENCES employees (employee_id) ON UPDATE CASCADE ON DELETE SET NULL,

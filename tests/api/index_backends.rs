@@ -1,0 +1,217 @@
+//! The index backends' contract, run against the in-process index and real Valkey
+//! alike: both must behave as the Valkey commands the protocol is built from.
+
+use std::time::Duration;
+
+use roster::config::ValkeyUrl;
+use roster::index::{IndexBackend, MemoryIndex, ValkeyIndex};
+
+use crate::helpers::{TestValkey, eventually};
+
+const TTL: Duration = Duration::from_secs(30);
+
+fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
+    let first = index
+        .reserve(
+            &["roster:employee_id:A", "roster:email:b@example.com"],
+            "pending:1",
+            TTL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, vec![None, None]);
+    index
+        .confirm(&["roster:employee_id:A"], "pending:1", "A-1")
+        .await
+        .unwrap();
+
+    let second = index
+        .reserve(
+            &[
+                "roster:employee_id:A",
+                "roster:email:b@example.com",
+                "roster:employee_id:C",
+            ],
+            "pending:2",
+            TTL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        vec![Some("A-1".to_owned()), Some("pending:1".to_owned()), None]
+    );
+}
+
+async fn confirm_and_release_touch_only_their_own_reservation(index: &impl IndexBackend) {
+    index
+        .reserve(&["roster:employee_id:A"], "pending:mine", TTL)
+        .await
+        .unwrap();
+    index
+        .confirm(&["roster:employee_id:A"], "pending:other", "X-1")
+        .await
+        .unwrap();
+    index
+        .release(&["roster:employee_id:A"], "pending:other")
+        .await
+        .unwrap();
+    assert_eq!(
+        index
+            .reserve(&["roster:employee_id:A"], "pending:3", TTL)
+            .await
+            .unwrap(),
+        vec![Some("pending:mine".to_owned())]
+    );
+
+    index
+        .confirm(&["roster:employee_id:A"], "pending:mine", "A-1")
+        .await
+        .unwrap();
+    index
+        .release(&["roster:employee_id:A"], "pending:mine")
+        .await
+        .unwrap();
+    assert_eq!(
+        index.confirmed().await.unwrap(),
+        entries(&[("roster:employee_id:A", "A-1")])
+    );
+}
+
+async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
+    index: &impl IndexBackend,
+) {
+    let short = Duration::from_millis(50);
+    index
+        .reserve(&["roster:employee_id:LATE"], "pending:slow", short)
+        .await
+        .unwrap();
+    assert!(
+        index.confirmed().await.unwrap().is_empty(),
+        "pending is not confirmed"
+    );
+
+    eventually(
+        "the reservation to expire",
+        Duration::from_secs(5),
+        || async {
+            let holders = index
+                .reserve(&["roster:employee_id:LATE"], "pending:next", short)
+                .await
+                .unwrap();
+            (holders == vec![None]).then_some(())
+        },
+    )
+    .await;
+    index
+        .release(&["roster:employee_id:LATE"], "pending:next")
+        .await
+        .unwrap();
+
+    index
+        .confirm(&["roster:employee_id:LATE"], "pending:slow", "L-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        index.confirmed().await.unwrap(),
+        entries(&[("roster:employee_id:LATE", "L-1")])
+    );
+}
+
+async fn publishing_missing_keys_never_overwrites(index: &impl IndexBackend) {
+    index
+        .publish(&entries(&[("roster:employee_id:A", "A-1")]))
+        .await
+        .unwrap();
+    index
+        .reserve(&["roster:email:b@example.com"], "pending:1", TTL)
+        .await
+        .unwrap();
+
+    index
+        .publish_missing(&entries(&[
+            ("roster:employee_id:A", "X"),
+            ("roster:email:b@example.com", "X"),
+            ("roster:employee_id:C", "C-1"),
+        ]))
+        .await
+        .unwrap();
+
+    let mut confirmed = index.confirmed().await.unwrap();
+    confirmed.sort();
+    assert_eq!(
+        confirmed,
+        entries(&[
+            ("roster:employee_id:A", "A-1"),
+            ("roster:employee_id:C", "C-1")
+        ])
+    );
+}
+
+async fn remove_deletes_only_a_matching_value(index: &impl IndexBackend) {
+    index
+        .publish(&entries(&[
+            ("roster:employee_id:A", "A-1"),
+            ("roster:email:b@example.com", "B-1"),
+        ]))
+        .await
+        .unwrap();
+
+    index
+        .remove(&entries(&[
+            ("roster:employee_id:A", "A-1"),
+            ("roster:email:b@example.com", "someone-else"),
+        ]))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        index.confirmed().await.unwrap(),
+        entries(&[("roster:email:b@example.com", "B-1")])
+    );
+}
+
+async fn the_built_marker_is_set_once_built(index: &impl IndexBackend) {
+    assert!(!index.is_built().await.unwrap());
+    index.mark_built().await.unwrap();
+    assert!(index.is_built().await.unwrap());
+}
+
+macro_rules! on_both_indexes {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[tokio::test]
+                async fn in_process() {
+                    super::$name(&MemoryIndex::default()).await
+                }
+
+                #[tokio::test]
+                async fn valkey() {
+                    let valkey = TestValkey::new().await;
+                    let url = ValkeyUrl::parse(&valkey.url).unwrap();
+                    let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
+                    super::$name(&index).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_indexes!(
+    reserve_claims_free_keys_and_names_holders,
+    confirm_and_release_touch_only_their_own_reservation,
+    a_reservation_expires_and_a_late_confirm_still_indexes_the_record,
+    publishing_missing_keys_never_overwrites,
+    remove_deletes_only_a_matching_value,
+    the_built_marker_is_set_once_built,
+);
