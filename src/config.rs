@@ -49,6 +49,21 @@ pub struct SettingsArgs {
     /// and kept beside the database when unset
     #[arg(long, env = "ROSTER_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
+
+    /// Mark cookies Secure (sent over HTTPS only): set when users reach Roster through
+    /// HTTPS, as behind a TLS-terminating proxy
+    #[arg(long, env = "ROSTER_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+
+    /// Seconds an account (or client address) is refused after too many failed
+    /// sign-ins
+    #[arg(
+        long,
+        env = "ROSTER_LOGIN_LOCKOUT_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub login_lockout_secs: u64,
 }
 
 /// Checked settings: holding one means the configuration is usable.
@@ -59,6 +74,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Always present when loaded for `Purpose::Serve`.
     pub secret_key: Option<SecretKey>,
+    pub secure_cookies: bool,
+    pub login_lockout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +149,8 @@ impl Settings {
             valkey,
             bind,
             secret_key,
+            secure_cookies: args.secure_cookies,
+            login_lockout: std::time::Duration::from_secs(args.login_lockout_secs.max(1)),
         })
     }
 }
@@ -327,6 +346,8 @@ mod tests {
             valkey_url: None,
             bind: "127.0.0.1:0".into(),
             secret_key: Some("ab".repeat(64)),
+            secure_cookies: false,
+            login_lockout_secs: 900,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Roster: employee records with a duplicate guarantee. See DESIGN.md for the
 //! architecture and the invariants every change keeps.
 
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod index;

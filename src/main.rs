@@ -3,10 +3,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use roster::auth::password;
 use roster::config::{Purpose, Settings, SettingsArgs};
+use roster::domain::{NewPassword, Role, Username};
 use roster::index::{AnyIndex, DuplicateIndex, ValkeyIndex};
 use roster::startup::Application;
-use roster::store::Store;
+use roster::store::{Store, StoreError};
 
 /// Roster: employee records with no duplicates, ever.
 ///
@@ -21,7 +23,7 @@ struct Cli {
     settings: SettingsArgs,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Command {
     /// Run the web server, after applying pending migrations (the default)
     Serve,
@@ -29,6 +31,27 @@ enum Command {
     Migrate,
     /// Rebuild the Valkey duplicate index from the database
     Reindex,
+    /// Manage sign-in accounts
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum UserCommand {
+    /// Create an account; asks for its password unless --password-stdin is given
+    Add {
+        /// 3–32 letters, digits, dots, hyphens or underscores
+        username: String,
+        /// What the account may do: admin (everything), hr (create and edit
+        /// employees) or viewer (read only)
+        #[arg(long, value_parser = ["admin", "hr", "viewer"])]
+        role: String,
+        /// Read the password from the first line of standard input (for scripts)
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,7 +62,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     let purpose = match command {
         Command::Serve => Purpose::Serve,
-        Command::Migrate | Command::Reindex => Purpose::Maintenance,
+        Command::Migrate | Command::Reindex | Command::User { .. } => Purpose::Maintenance,
     };
     let outcome = Settings::load(&cli.settings, purpose)
         .map_err(anyhow::Error::from)
@@ -62,7 +85,60 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => actix_web::rt::System::new().block_on(reindex(settings)),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    password_stdin,
+                },
+        } => add_user(settings, &username, &role, password_stdin),
     }
+}
+
+fn add_user(
+    settings: Settings,
+    username: &str,
+    role: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let username = Username::parse(username)
+        .map_err(|message| anyhow::anyhow!("the username is not usable: {message}"))?;
+    let role = Role::parse(role).map_err(|message| anyhow::anyhow!("{message}"))?;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("failed to read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))
+            .context("failed to read the password (use --password-stdin without a terminal)")?;
+        let again = rpassword::prompt_password("Password again: ")
+            .context("failed to read the password")?;
+        anyhow::ensure!(
+            first == again,
+            "the two passwords differ; nothing was changed"
+        );
+        first
+    };
+    let password = NewPassword::parse(&password, &username)
+        .map_err(|message| anyhow::anyhow!("the password is not usable: {message}"))?;
+    let hash = password::hash(password.expose())?;
+    let database = settings.database.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let store = tokio::task::spawn_blocking(move || Store::connect(&database)).await??;
+        match store.insert_user(username.clone(), hash, role).await {
+            Ok(_) => {
+                println!("account {username} added as {}", role.as_str());
+                Ok(())
+            }
+            Err(StoreError::UsernameTaken) => {
+                anyhow::bail!("the username {username} is taken; nothing was changed")
+            }
+            Err(error) => Err(error.into()),
+        }
+    })
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -74,6 +150,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         address.ip(),
         application.port()
     );
+    if let Some(link) = application.setup_link() {
+        println!(
+            "No accounts yet. Create the first administrator at {link} \
+             (or run `roster user add NAME --role admin`)."
+        );
+    }
     application.run_until_stopped().await?;
     Ok(())
 }

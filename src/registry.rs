@@ -1,15 +1,22 @@
-//! Creating a record under the duplicate guarantee: reserve in the index, insert in the
-//! database, then confirm, or release on failure. The index may turn a duplicate away
-//! early; only the database's unique indexes decide that something is *not* one.
+//! Writing records under the duplicate guarantee. A new or changed ID or e-mail is
+//! reserved in the index, the database write commits (with its audit entry), then the
+//! reservation is confirmed, or released on failure; claims a record gave up are freed
+//! only after the commit. The index may turn a duplicate away early; only the
+//! database's unique indexes decide that something is *not* one.
+//!
+//! Each sequence runs on a task of its own: if the browser goes away mid-request, the
+//! handler is dropped, but a reservation must still be confirmed or released.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use crate::domain::{EmployeeId, FieldErrors, NewEmployee};
+use crate::auth::CurrentUser;
+use crate::domain::{EmployeeId, Field, FieldErrors, NewEmployee};
 use crate::index::{Clash, DuplicateIndex};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum CreateError {
+pub enum WriteError {
     #[error("the {} is already taken", .0.field.name())]
     Duplicate(Clash),
     #[error("invalid fields: {0}")]
@@ -18,14 +25,14 @@ pub enum CreateError {
     Store(StoreError),
 }
 
-impl From<StoreError> for CreateError {
+impl From<StoreError> for WriteError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict { field, holder } => Self::Duplicate(Clash { field, holder }),
             StoreError::MissingReference(field) => Self::Invalid(FieldErrors::single(
                 field,
                 match field {
-                    crate::domain::Field::ManagerId => "No employee has this ID.",
+                    Field::ManagerId => "No employee has this ID.",
                     _ => "This department does not exist (any more).",
                 },
             )),
@@ -34,37 +41,99 @@ impl From<StoreError> for CreateError {
     }
 }
 
-/// Runs on a task of its own: if the browser goes away mid-request, the handler is
-/// dropped, but the reservation must still be confirmed or released.
-pub async fn create_employee(
-    store: &Store,
-    index: &Arc<DuplicateIndex>,
-    new: NewEmployee,
-) -> Result<EmployeeId, CreateError> {
-    let (store, index) = (store.clone(), Arc::clone(index));
-    tokio::spawn(async move { reserve_insert_confirm(&store, &index, new).await })
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, WriteError>> + Send + 'static,
+) -> Result<T, WriteError> {
+    tokio::spawn(work)
         .await
-        .map_err(|error| CreateError::Store(StoreError::Unavailable(error.into())))?
+        .map_err(|error| WriteError::Store(StoreError::Unavailable(error.into())))?
 }
 
-async fn reserve_insert_confirm(
-    store: &Store,
-    index: &DuplicateIndex,
-    new: NewEmployee,
-) -> Result<EmployeeId, CreateError> {
-    let reservation = index
-        .reserve(&new.employee_id, &new.email)
+pub struct Registry {
+    pub store: Store,
+    pub index: Arc<DuplicateIndex>,
+}
+
+impl Registry {
+    fn parts(&self) -> (Store, Arc<DuplicateIndex>) {
+        (self.store.clone(), Arc::clone(&self.index))
+    }
+
+    pub async fn create(
+        &self,
+        new: NewEmployee,
+        actor: &CurrentUser,
+    ) -> Result<EmployeeId, WriteError> {
+        let (store, index) = self.parts();
+        let actor = actor.username.clone();
+        detached(async move {
+            let reservation = index
+                .reserve(&new.employee_id, &new.email, None)
+                .await
+                .map_err(WriteError::Duplicate)?;
+            let id = new.employee_id.clone();
+            match store.insert_employee(new, actor).await {
+                Ok(()) => {
+                    index.confirm(reservation, &id, None).await;
+                    Ok(id)
+                }
+                Err(error) => {
+                    index.release(reservation).await;
+                    Err(error.into())
+                }
+            }
+        })
         .await
-        .map_err(CreateError::Duplicate)?;
-    let id = new.employee_id.clone();
-    match store.insert_employee(new).await {
-        Ok(()) => {
-            index.confirm(reservation, &id).await;
-            Ok(id)
-        }
-        Err(error) => {
-            index.release(reservation).await;
-            Err(error.into())
-        }
+    }
+
+    pub async fn update(
+        &self,
+        current: EmployeeId,
+        version: i32,
+        new: NewEmployee,
+        actor: &CurrentUser,
+    ) -> Result<EmployeeId, WriteError> {
+        let (store, index) = self.parts();
+        let actor = actor.username.clone();
+        detached(async move {
+            let reservation = index
+                .reserve(&new.employee_id, &new.email, Some(&current))
+                .await
+                .map_err(WriteError::Duplicate)?;
+            let (id, email) = (new.employee_id.clone(), new.email.clone());
+            match store
+                .update_employee(current.clone(), version, new, actor)
+                .await
+            {
+                Ok(old) => {
+                    index.confirm(reservation, &id, Some(&current)).await;
+                    index
+                        .forget(&current, &old.email, Some((&id, &email)))
+                        .await;
+                    Ok(id)
+                }
+                Err(error) => {
+                    index.release(reservation).await;
+                    Err(error.into())
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn delete(
+        &self,
+        id: EmployeeId,
+        version: i32,
+        actor: &CurrentUser,
+    ) -> Result<(), WriteError> {
+        let (store, index) = self.parts();
+        let actor = actor.username.clone();
+        detached(async move {
+            let removed = store.delete_employee(id.clone(), version, actor).await?;
+            index.forget(&id, &removed.email, None).await;
+            Ok(())
+        })
+        .await
     }
 }

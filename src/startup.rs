@@ -1,27 +1,35 @@
-//! Wiring: pools, migrations, the duplicate index and its watcher, the HTTP server.
-//! `Application::build` binds before it runs, so tests can ask for port 0.
+//! Wiring: pools, migrations, the duplicate index and its watcher, accounts, the HTTP
+//! server. `Application::build` binds before it runs, so tests can ask for port 0.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::cookie::Key;
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use actix_web_flash_messages::FlashMessagesFramework;
 use actix_web_flash_messages::storage::CookieMessageStore;
 use anyhow::Context;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-use crate::config::Settings;
+use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy, ThrottlePolicy};
+use crate::config::{SecretKey, Settings};
 use crate::index::{AnyIndex, DuplicateIndex, MemoryIndex, ValkeyIndex};
+use crate::registry::Registry;
 use crate::store::Store;
-use crate::web::{AppState, Departments, WebError, pages, probes, stylesheet};
+use crate::web::{AppState, Departments, WebError, pages, probes};
 
 /// How long one Valkey call may take before the request goes on without the index.
 const VALKEY_TIMEOUT: Duration = Duration::from_millis(200);
 const DEPARTMENTS_REFRESH: Duration = Duration::from_secs(60);
+const ACCOUNTS_WATCH: Duration = Duration::from_secs(1);
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Strict by default: no inline script or style, no framing, forms post only here.
@@ -31,6 +39,16 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
 pub struct Application {
     port: u16,
     server: Server,
+    setup_link: Option<String>,
+}
+
+/// The first-administrator token: derived from the secret key, so every replica knows
+/// it without sharing state, and useless once any account exists.
+fn setup_token(secret: &SecretKey) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(b"roster: first administrator setup");
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 impl Application {
@@ -47,21 +65,56 @@ impl Application {
         tokio::spawn(Arc::clone(&index).maintain(store.clone()));
 
         let state = web::Data::new(AppState {
-            store: store.clone(),
-            index,
+            registry: Registry {
+                store: store.clone(),
+                index,
+            },
             departments: Departments::default(),
+            accounts: AccountDirectory::default(),
+            throttle: LoginThrottle::new(ThrottlePolicy {
+                lockout: settings.login_lockout,
+                ..ThrottlePolicy::default()
+            }),
+            session_policy: SessionPolicy::default(),
+            setup_token: setup_token(&secret_key),
         });
         state.departments.refresh(&store).await?;
+        state
+            .reload_accounts()
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to load the accounts: {error:?}"))?;
         tokio::spawn(refresh_departments(state.clone()));
+        tokio::spawn(watch_accounts(state.clone()));
 
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("failed to listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let flash = FlashMessagesFramework::builder(
-            CookieMessageStore::builder(Key::from(secret_key.as_bytes())).build(),
-        )
-        .build();
+        let setup_link = (store.user_count().await? == 0).then(|| {
+            format!(
+                "http://{}:{port}/login?setup={}",
+                settings.bind.ip(),
+                state.setup_token
+            )
+        });
+        let key = Key::from(secret_key.as_bytes());
+        let flash =
+            FlashMessagesFramework::builder(CookieMessageStore::builder(key.clone()).build())
+                .build();
+        let secure_cookies = settings.secure_cookies;
+        let policy = state.session_policy;
         let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("roster_session".into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(secure_cookies)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(PersistentSession::default().session_ttl(
+                    CookieDuration::seconds(
+                        i64::try_from(policy.absolute.as_secs()).unwrap_or(i64::MAX),
+                    ),
+                ))
+                .build();
             App::new()
                 .wrap(security_headers())
                 .wrap(
@@ -81,20 +134,35 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     WebError::BadRequest(format!("The address could not be read: {error}.")).into()
                 }))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| WebError::NotFound.into()),
+                )
                 .configure(probes)
-                .route("/static/style.css", web::get().to(stylesheet))
-                // Outside this scope no flash cookie is touched, so a stylesheet fetched
-                // in parallel cannot swallow a pending message.
-                .service(web::scope("").wrap(flash.clone()).configure(pages))
-                .default_service(web::to(not_found))
+                // Outside this scope no cookie is touched, so a stylesheet fetched in
+                // parallel cannot swallow a pending flash message.
+                .service(
+                    web::scope("")
+                        .wrap(flash.clone())
+                        .wrap(sessions)
+                        .configure(pages),
+                )
         })
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            setup_link,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// While no account exists: the link that creates the first administrator.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -115,8 +183,29 @@ async fn refresh_departments(state: web::Data<AppState>) {
     interval.tick().await;
     loop {
         interval.tick().await;
-        if let Err(error) = state.departments.refresh(&state.store).await {
+        if let Err(error) = state.departments.refresh(state.store()).await {
             log::warn!("failed to refresh the departments: {error}");
+        }
+    }
+}
+
+/// Reloads the accounts when another replica announces a change (an account disabled,
+/// a password reset), so that revoked sessions end everywhere within a second. Asks
+/// Valkey, not the database, so an idle system makes no queries.
+async fn watch_accounts(state: web::Data<AppState>) {
+    let mut interval = tokio::time::interval(ACCOUNTS_WATCH);
+    let mut seen = state.index().accounts_revision().await;
+    loop {
+        interval.tick().await;
+        let Some(revision) = state.index().accounts_revision().await else {
+            continue;
+        };
+        if seen == Some(revision) {
+            continue;
+        }
+        match state.reload_accounts().await {
+            Ok(()) => seen = Some(revision),
+            Err(error) => log::warn!("failed to reload the accounts: {error:?}"),
         }
     }
 }
@@ -127,8 +216,4 @@ fn security_headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "same-origin"))
-}
-
-async fn not_found() -> Result<HttpResponse, WebError> {
-    Err(WebError::NotFound)
 }

@@ -6,9 +6,11 @@ mod employee;
 mod employee_id;
 mod field;
 mod person_name;
+mod user;
 
 pub use email::WorkEmail;
 pub use employee::{EmployeeForm, EmploymentStatus, NewEmployee, OptionalText};
 pub use employee_id::EmployeeId;
 pub use field::{Field, FieldErrors};
 pub use person_name::PersonName;
+pub use user::{NewPassword, Role, Username};

@@ -29,6 +29,7 @@ impl Slot {
 pub struct MemoryIndex {
     slots: Mutex<HashMap<String, Slot>>,
     built: AtomicBool,
+    counters: Mutex<HashMap<String, u64>>,
 }
 
 impl MemoryIndex {
@@ -66,13 +67,18 @@ impl IndexBackend for MemoryIndex {
             .collect())
     }
 
-    async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
+    async fn confirm(
+        &self,
+        keys: &[&str],
+        expected: &[&str],
+        value: &str,
+    ) -> Result<(), IndexError> {
         let now = Instant::now();
         let mut slots = self.slots();
         for key in keys {
             let ours_or_free = slots
                 .get(*key)
-                .is_none_or(|slot| slot.value == token || !slot.is_live(now));
+                .is_none_or(|slot| expected.contains(&slot.value.as_str()) || !slot.is_live(now));
             if ours_or_free {
                 slots.insert((*key).to_owned(), Slot::permanent(value));
             }
@@ -134,6 +140,17 @@ impl IndexBackend for MemoryIndex {
 
     async fn mark_built(&self) -> Result<(), IndexError> {
         self.built.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn counter(&self, key: &str) -> Result<u64, IndexError> {
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(counters.get(key).copied().unwrap_or_default())
+    }
+
+    async fn increment(&self, key: &str) -> Result<(), IndexError> {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        *counters.entry(key.to_owned()).or_default() += 1;
         Ok(())
     }
 }

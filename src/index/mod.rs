@@ -27,6 +27,9 @@ const EMAIL_KEY_PREFIX: &str = "roster:email:";
 /// Present once the index holds every record; an empty or restarted Valkey lacks it.
 const BUILT_MARKER: &str = "roster:index:built";
 const PENDING_PREFIX: &str = "pending:";
+/// Bumped when an account is disabled or its password changes, so that every replica
+/// reloads its accounts and ends the revoked sessions (see `auth::AccountDirectory`).
+const ACCOUNTS_REVISION: &str = "roster:accounts:revision";
 /// Long enough for any insert to commit; short enough that a crash between reserve and
 /// commit frees the ID soon.
 const RESERVATION_TTL: Duration = Duration::from_secs(10);
@@ -53,12 +56,13 @@ pub trait IndexBackend: Send + Sync {
         token: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<Vec<Option<String>>, IndexError>> + Send;
-    /// `SET key value IFEQ token`, else `SET key value NX`, for each key: a reservation
+    /// `SET key value IFEQ e` for each key and each expected value `e` (our token, or
+    /// the record's previous ID after an edit), else `SET key value NX`: a reservation
     /// that expired or was flushed before the commit still leaves the record indexed.
     fn confirm(
         &self,
         keys: &[&str],
-        token: &str,
+        expected: &[&str],
         value: &str,
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
     /// `DELIFEQ key token` for each key.
@@ -86,6 +90,10 @@ pub trait IndexBackend: Send + Sync {
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
     fn is_built(&self) -> impl Future<Output = Result<bool, IndexError>> + Send;
     fn mark_built(&self) -> impl Future<Output = Result<(), IndexError>> + Send;
+    /// `GET key` of a counter, 0 when absent.
+    fn counter(&self, key: &str) -> impl Future<Output = Result<u64, IndexError>> + Send;
+    /// `INCR key`.
+    fn increment(&self, key: &str) -> impl Future<Output = Result<(), IndexError>> + Send;
 }
 
 pub enum AnyIndex {
@@ -111,8 +119,13 @@ impl IndexBackend for AnyIndex {
     ) -> Result<Vec<Option<String>>, IndexError> {
         dispatch!(self, index => index.reserve(keys, token, ttl))
     }
-    async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
-        dispatch!(self, index => index.confirm(keys, token, value))
+    async fn confirm(
+        &self,
+        keys: &[&str],
+        expected: &[&str],
+        value: &str,
+    ) -> Result<(), IndexError> {
+        dispatch!(self, index => index.confirm(keys, expected, value))
     }
     async fn release(&self, keys: &[&str], token: &str) -> Result<(), IndexError> {
         dispatch!(self, index => index.release(keys, token))
@@ -134,6 +147,12 @@ impl IndexBackend for AnyIndex {
     }
     async fn mark_built(&self) -> Result<(), IndexError> {
         dispatch!(self, index => index.mark_built())
+    }
+    async fn counter(&self, key: &str) -> Result<u64, IndexError> {
+        dispatch!(self, index => index.counter(key))
+    }
+    async fn increment(&self, key: &str) -> Result<(), IndexError> {
+        dispatch!(self, index => index.increment(key))
     }
 }
 
@@ -273,8 +292,14 @@ impl DuplicateIndex {
     }
 
     /// Claims the record's employee ID and e-mail, or names the clash. Rejects only on
-    /// a ready index; otherwise the database decides.
-    pub async fn reserve(&self, id: &EmployeeId, email: &WorkEmail) -> Result<Reservation, Clash> {
+    /// a ready index; otherwise the database decides. `owner` is the record being
+    /// edited, if any: what it already holds is no clash.
+    pub async fn reserve(
+        &self,
+        id: &EmployeeId,
+        email: &WorkEmail,
+        owner: Option<&EmployeeId>,
+    ) -> Result<Reservation, Clash> {
         let claims = Claims::of(id.as_str(), email.as_str());
         if self.state() != IndexState::Ready {
             return Ok(Reservation {
@@ -296,10 +321,16 @@ impl DuplicateIndex {
                 token: None,
             });
         };
+        let held_by_others = |holder: &String| owner.is_none_or(|owner| holder != owner.as_str());
         let clash = Claims::FIELDS
             .into_iter()
             .zip(&holders)
-            .find_map(|(field, holder)| holder.as_ref().map(|holder| (field, holder)));
+            .find_map(|(field, holder)| {
+                holder
+                    .as_ref()
+                    .filter(|h| held_by_others(h))
+                    .map(|holder| (field, holder))
+            });
         let Some((field, holder)) = clash else {
             return Ok(Reservation {
                 claims,
@@ -323,13 +354,24 @@ impl DuplicateIndex {
         })
     }
 
-    /// After the commit: the keys now name the record, without expiry.
-    pub async fn confirm(&self, reservation: Reservation, id: &EmployeeId) {
+    /// After the commit: the keys now name the record, without expiry. `previous` is
+    /// the record's ID before an edit: keys it held pass to the new ID.
+    pub async fn confirm(
+        &self,
+        reservation: Reservation,
+        id: &EmployeeId,
+        previous: Option<&EmployeeId>,
+    ) {
         let keys = reservation.claims.keys();
         match (&reservation.token, self.state()) {
             (Some(token), _) => {
+                let mut expected = vec![token.as_str()];
+                expected.extend(previous.map(EmployeeId::as_str));
                 let confirmed = self
-                    .call("confirm", self.backend.confirm(&keys, token, id.as_str()))
+                    .call(
+                        "confirm",
+                        self.backend.confirm(&keys, &expected, id.as_str()),
+                    )
                     .await;
                 if confirmed.is_none() {
                     self.missed_writes.store(true, Ordering::Release);
@@ -351,6 +393,35 @@ impl DuplicateIndex {
         }
     }
 
+    /// After a removal, or an edit that changed them: frees the record's former claims,
+    /// where they still name it (compare-and-delete).
+    pub async fn forget(
+        &self,
+        id: &EmployeeId,
+        email: &str,
+        keep: Option<(&EmployeeId, &WorkEmail)>,
+    ) {
+        let old = Claims::of(id.as_str(), &email.trim().to_lowercase());
+        let kept = keep.map(|(id, email)| Claims::of(id.as_str(), email.as_str()));
+        let gone: Vec<(String, String)> = old
+            .keys
+            .iter()
+            .filter(|key| kept.as_ref().is_none_or(|kept| !kept.keys.contains(key)))
+            .map(|key| (key.clone(), id.as_str().to_owned()))
+            .collect();
+        if gone.is_empty() || self.state() == IndexState::Down {
+            return;
+        }
+        if self
+            .call("forget", self.backend.remove(&gone))
+            .await
+            .is_none()
+        {
+            // A stale claim would turn a free ID away; the rebuild clears it.
+            self.missed_writes.store(true, Ordering::Release);
+        }
+    }
+
     /// After a failed insert: frees what this reservation holds, and nothing else.
     pub async fn release(&self, reservation: Reservation) {
         if let Some(token) = &reservation.token {
@@ -358,6 +429,22 @@ impl DuplicateIndex {
             self.call("release", self.backend.release(&keys, token))
                 .await;
         }
+    }
+
+    /// Tells the other replicas that accounts changed. Best effort: with Valkey down,
+    /// each replica still ends revoked sessions it learns of through its own writes.
+    pub async fn announce_accounts_changed(&self) {
+        self.call("announce", self.backend.increment(ACCOUNTS_REVISION))
+            .await;
+    }
+
+    /// The accounts' revision, when the index can tell.
+    pub async fn accounts_revision(&self) -> Option<u64> {
+        self.call(
+            "read the accounts revision",
+            self.backend.counter(ACCOUNTS_REVISION),
+        )
+        .await
     }
 
     /// Makes the index match the database, then marks it ready.
@@ -450,16 +537,16 @@ mod tests {
     async fn a_confirmed_record_rejects_its_id_and_email() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email).await.unwrap();
-        index.confirm(reservation, &id).await;
+        let reservation = index.reserve(&id, &email, None).await.unwrap();
+        index.confirm(reservation, &id, None).await;
 
         let (_, other_email) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&id, &other_email).await.err().unwrap();
+        let clash = index.reserve(&id, &other_email, None).await.err().unwrap();
         assert_eq!(clash.field, Field::EmployeeId);
         assert_eq!(clash.holder, Some(id.clone()));
 
         let (other_id, _) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&other_id, &email).await.err().unwrap();
+        let clash = index.reserve(&other_id, &email, None).await.err().unwrap();
         assert_eq!(clash.field, Field::Email);
         assert_eq!(clash.holder, Some(id));
     }
@@ -468,8 +555,8 @@ mod tests {
     async fn a_pending_reservation_rejects_without_naming_a_holder() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let _pending = index.reserve(&id, &email).await.unwrap();
-        let clash = index.reserve(&id, &email).await.err().unwrap();
+        let _pending = index.reserve(&id, &email, None).await.unwrap();
+        let clash = index.reserve(&id, &email, None).await.err().unwrap();
         assert_eq!(clash.holder, None);
     }
 
@@ -477,56 +564,94 @@ mod tests {
     async fn a_partial_clash_releases_the_key_it_did_claim() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email).await.unwrap();
-        index.confirm(reservation, &id).await;
+        let reservation = index.reserve(&id, &email, None).await.unwrap();
+        index.confirm(reservation, &id, None).await;
 
         let (new_id, _) = claims("E-2", "x@x.io");
-        assert!(index.reserve(&new_id, &email).await.is_err());
+        assert!(index.reserve(&new_id, &email, None).await.is_err());
         let (_, new_email) = claims("E-9", "new@x.io");
-        assert!(index.reserve(&new_id, &new_email).await.is_ok());
+        assert!(index.reserve(&new_id, &new_email, None).await.is_ok());
     }
 
     #[tokio::test]
     async fn release_frees_only_its_own_reservation() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let first = index.reserve(&id, &email).await.unwrap();
+        let first = index.reserve(&id, &email, None).await.unwrap();
         index.release(first).await;
-        let second = index.reserve(&id, &email).await.unwrap();
+        let second = index.reserve(&id, &email, None).await.unwrap();
         let stale = Reservation {
             claims: Claims::of(id.as_str(), email.as_str()),
             token: Some("pending:someone-else".into()),
         };
         index.release(stale).await;
-        assert!(index.reserve(&id, &email).await.is_err());
-        index.confirm(second, &id).await;
+        assert!(index.reserve(&id, &email, None).await.is_err());
+        index.confirm(second, &id, None).await;
     }
 
     #[tokio::test]
     async fn a_rebuild_forgets_the_claims_of_records_that_are_gone() {
         let index = ready_memory_index();
         let (gone, gone_email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&gone, &gone_email).await.unwrap();
-        index.confirm(reservation, &gone).await;
+        let reservation = index.reserve(&gone, &gone_email, None).await.unwrap();
+        index.confirm(reservation, &gone, None).await;
 
         index
             .rebuild_from(vec![("E-2".into(), " B@X.io".into())])
             .await
             .unwrap();
 
-        assert!(index.reserve(&gone, &gone_email).await.is_ok());
+        assert!(index.reserve(&gone, &gone_email, None).await.is_ok());
         let (kept, kept_email) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&kept, &kept_email).await.err().unwrap();
+        let clash = index.reserve(&kept, &kept_email, None).await.err().unwrap();
         assert_eq!(clash.holder, Some(kept));
+    }
+
+    #[tokio::test]
+    async fn an_edit_keeps_what_the_record_holds_and_frees_what_it_gave_up() {
+        let index = ready_memory_index();
+        let (old_id, old_email) = claims("E-1", "a@x.io");
+        let reservation = index.reserve(&old_id, &old_email, None).await.unwrap();
+        index.confirm(reservation, &old_id, None).await;
+
+        let (new_id, _) = claims("E-2", "a@x.io");
+        let reservation = index
+            .reserve(&new_id, &old_email, Some(&old_id))
+            .await
+            .unwrap();
+        index.confirm(reservation, &new_id, Some(&old_id)).await;
+        index
+            .forget(&old_id, old_email.as_str(), Some((&new_id, &old_email)))
+            .await;
+
+        let clash = index
+            .reserve(&new_id, &old_email, None)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(clash.holder, Some(new_id.clone()));
+        let (_, other_email) = claims("XX", "z@x.io");
+        let freed = index.reserve(&old_id, &other_email, None).await;
+        assert!(freed.is_ok(), "the old ID is free again");
+        let clash = index
+            .reserve(&claims("E-9", "q@x.io").0, &old_email, None)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            clash.holder,
+            Some(new_id),
+            "the e-mail passed to the new ID"
+        );
     }
 
     #[tokio::test]
     async fn an_index_that_is_not_ready_rejects_nothing() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email).await.unwrap();
-        index.confirm(reservation, &id).await;
+        let reservation = index.reserve(&id, &email, None).await.unwrap();
+        index.confirm(reservation, &id, None).await;
         index.set_state(IndexState::Down);
-        assert!(index.reserve(&id, &email).await.is_ok());
+        assert!(index.reserve(&id, &email, None).await.is_ok());
     }
 }

@@ -129,23 +129,26 @@ impl IndexBackend for ValkeyIndex {
         self.run(&pipeline).await
     }
 
-    async fn confirm(&self, keys: &[&str], token: &str, value: &str) -> Result<(), IndexError> {
+    async fn confirm(
+        &self,
+        keys: &[&str],
+        expected: &[&str],
+        value: &str,
+    ) -> Result<(), IndexError> {
         let mut pipeline = redis::pipe();
         for key in keys {
             // IFEQ: only our own reservation becomes the record (SET without PX also
             // drops the expiry); NX: if the reservation expired or was flushed meanwhile.
-            pipeline
-                .cmd("SET")
-                .arg(*key)
-                .arg(value)
-                .arg("IFEQ")
-                .arg(token)
-                .ignore()
-                .cmd("SET")
-                .arg(*key)
-                .arg(value)
-                .arg("NX")
-                .ignore();
+            for previous in expected {
+                pipeline
+                    .cmd("SET")
+                    .arg(*key)
+                    .arg(value)
+                    .arg("IFEQ")
+                    .arg(*previous)
+                    .ignore();
+            }
+            pipeline.cmd("SET").arg(*key).arg(value).arg("NX").ignore();
         }
         self.run(&pipeline).await
     }
@@ -214,6 +217,19 @@ impl IndexBackend for ValkeyIndex {
         pipeline.cmd("EXISTS").arg(BUILT_MARKER);
         let (exists,): (bool,) = self.run(&pipeline).await?;
         Ok(exists)
+    }
+
+    async fn counter(&self, key: &str) -> Result<u64, IndexError> {
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("GET").arg(key);
+        let (value,): (Option<u64>,) = self.run(&pipeline).await?;
+        Ok(value.unwrap_or_default())
+    }
+
+    async fn increment(&self, key: &str) -> Result<(), IndexError> {
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("INCR").arg(key).ignore();
+        self.run(&pipeline).await
     }
 
     async fn mark_built(&self) -> Result<(), IndexError> {

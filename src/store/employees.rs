@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
 use time::{Date, PrimitiveDateTime};
 
+use super::audit::{self, AuditAction, diff};
 use super::connection::{DbConnection, MultiBackend};
 use super::schema::{departments, employees};
 use super::{StoreError, lower};
@@ -42,8 +43,8 @@ impl EmployeeRecord {
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = employees)]
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = employees, treat_none_as_null = true)]
 struct NewEmployeeRow<'a> {
     employee_id: &'a str,
     first_name: &'a str,
@@ -76,24 +77,168 @@ impl<'a> From<&'a NewEmployee> for NewEmployeeRow<'a> {
     }
 }
 
-pub(super) fn insert(conn: &mut DbConnection, new: &NewEmployee) -> Result<(), StoreError> {
-    let inserted = diesel::insert_into(employees::table)
-        .values(NewEmployeeRow::from(new))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+/// The record's fields as the audit trail shows them.
+fn audited_fields_of_record(record: &EmployeeRecord) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("employee_id", Some(record.employee_id.clone())),
+        ("first_name", Some(record.first_name.clone())),
+        ("last_name", Some(record.last_name.clone())),
+        ("email", Some(record.email.clone())),
+        ("hire_date", Some(record.hire_date.to_string())),
+        ("phone", record.phone.clone()),
+        ("date_of_birth", record.date_of_birth.map(|d| d.to_string())),
+        ("department_id", record.department_id.map(|d| d.to_string())),
+        ("job_title", record.job_title.clone()),
+        ("manager_id", record.manager_id.clone()),
+        ("status", Some(record.status.clone())),
+    ]
+}
+
+fn audited_fields_of_new(new: &NewEmployee) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("employee_id", Some(new.employee_id.to_string())),
+        ("first_name", Some(new.first_name.to_string())),
+        ("last_name", Some(new.last_name.to_string())),
+        ("email", Some(new.email.to_string())),
+        ("hire_date", Some(new.hire_date.to_string())),
+        ("phone", new.phone.as_deref().map(str::to_owned)),
+        ("date_of_birth", new.date_of_birth.map(|d| d.to_string())),
+        ("department_id", new.department_id.map(|d| d.to_string())),
+        ("job_title", new.job_title.as_deref().map(str::to_owned)),
+        (
+            "manager_id",
+            new.manager_id.as_ref().map(EmployeeId::to_string),
+        ),
+        ("status", Some(new.status.as_str().to_owned())),
+    ]
+}
+
+/// Turns a failed write into what the user must change. Runs after the transaction
+/// rolled back, so that the diagnostic queries may run (PostgreSQL refuses them inside
+/// a failed transaction).
+fn explain_write_error(
+    conn: &mut DbConnection,
+    new: &NewEmployee,
+    error: StoreError,
+) -> StoreError {
+    let StoreError::Query(DieselError::DatabaseError(kind, info)) = &error else {
+        return error;
+    };
+    let explained = match kind {
+        DatabaseErrorKind::UniqueViolation => {
             let field = clashing_field(info.as_ref());
-            let holder = match field {
-                Field::Email => holder_of_email(conn, &new.email)?,
-                _ => Some(new.employee_id.clone()),
-            };
-            Err(StoreError::Conflict { field, holder })
+            match field {
+                Field::Email => holder_of_email(conn, &new.email),
+                _ => Ok(Some(new.employee_id.clone())),
+            }
+            .map(|holder| StoreError::Conflict { field, holder })
         }
-        Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            Err(StoreError::MissingReference(missing_reference(conn, new)?))
+        DatabaseErrorKind::ForeignKeyViolation => {
+            missing_reference(conn, new).map(StoreError::MissingReference)
         }
-        Err(error) => Err(error.into()),
+        _ => return error,
+    };
+    explained.unwrap_or_else(|diagnosis_error| diagnosis_error)
+}
+
+pub(super) fn insert(
+    conn: &mut DbConnection,
+    new: &NewEmployee,
+    actor: &str,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        let record_id = diesel::insert_into(employees::table)
+            .values(NewEmployeeRow::from(new))
+            .returning(employees::id)
+            .get_result::<i64>(conn)?;
+        let changes = diff(&[], &audited_fields_of_new(new));
+        let record = (record_id, new.employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Create, record, &changes)
+    })
+    .map_err(|error| explain_write_error(conn, new, error))
+}
+
+fn now_utc() -> PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// Replaces the record at `version` with `new`; returns the record as it was. Version
+/// checked optimistically: the update matches only the version the form was made
+/// from, so a concurrent edit makes it match nothing, and the audit's "old" values are
+/// exactly what was replaced.
+pub(super) fn update(
+    conn: &mut DbConnection,
+    current: &EmployeeId,
+    version: i32,
+    new: &NewEmployee,
+    actor: &str,
+) -> Result<EmployeeRecord, StoreError> {
+    let old = find(conn, current)?;
+    if old.version != version {
+        return Err(StoreError::StaleVersion);
+    }
+    let changes = diff(&audited_fields_of_record(&old), &audited_fields_of_new(new));
+    if changes.is_empty() {
+        return Ok(old);
+    }
+    conn.transaction(|conn| {
+        let updated = diesel::update(
+            employees::table
+                .filter(employees::employee_id.eq(current.as_str()))
+                .filter(employees::version.eq(version)),
+        )
+        .set((
+            NewEmployeeRow::from(new),
+            employees::version.eq(version + 1),
+            employees::updated_at.eq(now_utc()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(StoreError::StaleVersion);
+        }
+        let record = (old.id, new.employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Update, record, &changes)
+    })
+    .map_err(|error| explain_write_error(conn, new, error))?;
+    Ok(old)
+}
+
+/// Removes the record at `version`; returns it as it was.
+pub(super) fn delete(
+    conn: &mut DbConnection,
+    employee_id: &EmployeeId,
+    version: i32,
+    actor: &str,
+) -> Result<EmployeeRecord, StoreError> {
+    let old = find(conn, employee_id)?;
+    if old.version != version {
+        return Err(StoreError::StaleVersion);
+    }
+    let removed = conn.transaction(|conn| {
+        let deleted = diesel::delete(
+            employees::table
+                .filter(employees::employee_id.eq(employee_id.as_str()))
+                .filter(employees::version.eq(version)),
+        )
+        .execute(conn)?;
+        if deleted == 0 {
+            return Err(StoreError::StaleVersion);
+        }
+        let changes = diff(&audited_fields_of_record(&old), &[]);
+        let record = (old.id, employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Delete, record, &changes)
+    });
+    match removed {
+        Ok(()) => Ok(old),
+        Err(StoreError::Query(DieselError::DatabaseError(kind, info)))
+            if kind == DatabaseErrorKind::ForeignKeyViolation
+                // SQLite reports an ON DELETE RESTRICT refusal with no error kind.
+                || info.message().contains("FOREIGN KEY constraint failed") =>
+        {
+            Err(StoreError::StillManaging)
+        }
+        Err(error) => Err(error),
     }
 }
 

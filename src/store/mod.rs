@@ -2,9 +2,11 @@
 //! SQLite through one Diesel MultiConnection. Functions take and return domain types;
 //! Diesel is blocking, so every call runs on the blocking thread pool.
 
+mod audit;
 mod connection;
 mod employees;
 mod schema;
+mod users;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,11 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use diesel::connection::SimpleConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
+pub use users::UserRecord;
 
 use crate::config::DatabaseUrl;
-use crate::domain::{EmployeeId, Field, NewEmployee};
+use crate::domain::{EmployeeId, Field, NewEmployee, Role, Username};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -33,6 +37,12 @@ pub enum StoreError {
     },
     #[error("the {} refers to nothing", .0.name())]
     MissingReference(Field),
+    #[error("the record was changed since it was read")]
+    StaleVersion,
+    #[error("the employee still manages others")]
+    StillManaging,
+    #[error("the username is taken")]
+    UsernameTaken,
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("a database query failed")]
@@ -115,8 +125,80 @@ impl Store {
         self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
     }
 
-    pub async fn insert_employee(&self, new: NewEmployee) -> Result<(), StoreError> {
-        self.run(move |conn| employees::insert(conn, &new)).await
+    pub async fn insert_employee(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
+        self.run(move |conn| employees::insert(conn, &new, &actor))
+            .await
+    }
+
+    /// Returns the record as it was before.
+    pub async fn update_employee(
+        &self,
+        current: EmployeeId,
+        version: i32,
+        new: NewEmployee,
+        actor: String,
+    ) -> Result<EmployeeRecord, StoreError> {
+        self.run(move |conn| employees::update(conn, &current, version, &new, &actor))
+            .await
+    }
+
+    /// Returns the record as it was.
+    pub async fn delete_employee(
+        &self,
+        employee_id: EmployeeId,
+        version: i32,
+        actor: String,
+    ) -> Result<EmployeeRecord, StoreError> {
+        self.run(move |conn| employees::delete(conn, &employee_id, version, &actor))
+            .await
+    }
+
+    pub async fn employee_history(
+        &self,
+        employee_id: EmployeeId,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.run(move |conn| audit::history(conn, employee_id.as_str()))
+            .await
+    }
+
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        self.run(users::count).await
+    }
+
+    pub async fn find_user_by_name(
+        &self,
+        username: Username,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        self.run(move |conn| users::find_by_name(conn, &username))
+            .await
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.run(users::all).await
+    }
+
+    pub async fn insert_user(
+        &self,
+        username: Username,
+        password_hash: String,
+        role: Role,
+    ) -> Result<UserRecord, StoreError> {
+        self.run(move |conn| users::insert(conn, &username, &password_hash, role))
+            .await
+    }
+
+    pub async fn set_user_enabled(&self, id: i64, enabled: bool) -> Result<UserRecord, StoreError> {
+        self.run(move |conn| users::set_enabled(conn, id, enabled))
+            .await
+    }
+
+    pub async fn set_user_password(
+        &self,
+        id: i64,
+        password_hash: String,
+    ) -> Result<UserRecord, StoreError> {
+        self.run(move |conn| users::set_password(conn, id, &password_hash))
+            .await
     }
 
     pub async fn find_employee(&self, id: EmployeeId) -> Result<EmployeeRecord, StoreError> {

@@ -30,4 +30,29 @@ diesel::table! {
 }
 
 diesel::joinable!(employees -> departments (department_id));
-diesel::allow_tables_to_appear_in_same_query!(departments, employees);
+diesel::allow_tables_to_appear_in_same_query!(departments, employees, users, audit_events);
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        enabled -> Bool,
+        session_epoch -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        record_id -> BigInt,
+        employee_id -> Text,
+        changes -> Text,
+    }
+}

@@ -13,6 +13,10 @@ pub enum WebError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     #[error("a service Roster depends on is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -32,7 +36,7 @@ impl From<StoreError> for WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    flashes: Vec<super::Flash>,
+    layout: super::Layout,
     title: &'a str,
     message: &'a str,
 }
@@ -45,6 +49,11 @@ impl WebError {
                 "There is nothing at this address. The record may have been removed, or the link mistyped.".into(),
             ),
             WebError::BadRequest(message) => ("Bad request", message.clone()),
+            WebError::Unauthorized => (
+                "Please sign in",
+                "Your session has ended or you are not signed in. Sign in and try again.".into(),
+            ),
+            WebError::Forbidden(message) => ("Not allowed", (*message).to_owned()),
             WebError::Unavailable(_) => (
                 "Temporarily unavailable",
                 "The database cannot be reached right now. Nothing was changed; please try again in a moment.".into(),
@@ -62,6 +71,8 @@ impl ResponseError for WebError {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,7 +84,7 @@ impl ResponseError for WebError {
         }
         let (title, message) = self.title_and_message();
         let page = ErrorPage {
-            flashes: Vec::new(),
+            layout: super::Layout::bare(),
             title,
             message: &message,
         };
@@ -108,6 +119,8 @@ mod tests {
         let cases = [
             (WebError::from(StoreError::NotFound), 404),
             (WebError::BadRequest("x".into()), 400),
+            (WebError::Unauthorized, 401),
+            (WebError::Forbidden("x"), 403),
             (WebError::from(StoreError::Unavailable("gone".into())), 503),
             (
                 WebError::from(StoreError::Query(diesel::result::Error::NotFound)),

@@ -10,11 +10,11 @@ pub async fn healthz() -> HttpResponse {
 /// Ready when the database answers. A rebuilding index still serves (requests go to the
 /// database meanwhile); an unreachable one is named, since duplicates are then slower.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = match state.store.ping().await {
+    let database = match state.store().ping().await {
         Ok(()) => "ok",
         Err(_) => "unreachable",
     };
-    let index = match state.index.state() {
+    let index = match state.index().state() {
         IndexState::Ready => "ok",
         IndexState::Rebuilding => "rebuilding",
         IndexState::Down => "unreachable",
@@ -35,14 +35,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text format. `roster_store_calls_total` counts every database call, which
 /// is how "a duplicate costs no query" is checked from outside.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let index = state.index.stats();
-    let ready = i32::from(state.index.state() == IndexState::Ready);
+    let index = state.index().stats();
+    let ready = i32::from(state.index().state() == IndexState::Ready);
     let body = format!(
         "# TYPE roster_store_calls_total counter\nroster_store_calls_total {}\n\
          # TYPE roster_index_rejections_total counter\nroster_index_rejections_total {}\n\
          # TYPE roster_index_rebuilds_total counter\nroster_index_rebuilds_total {}\n\
          # TYPE roster_index_ready gauge\nroster_index_ready {ready}\n",
-        state.store.calls(),
+        state.store().calls(),
         index.rejections,
         index.rebuilds,
     );

@@ -1,36 +1,54 @@
 //! HTTP: routes, handlers and the pages they render. Handlers stay thin: extract, parse,
 //! call the registry or the store, flash, redirect.
 
+mod admin;
 mod employees;
 mod error;
 mod health;
+mod login;
+mod session;
 
 use std::sync::Arc;
 
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::IncomingFlashMessages;
 
+use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy};
 use crate::index::DuplicateIndex;
-use crate::store::Store;
+use crate::registry::Registry;
+use crate::store::{Department, Store, StoreError};
 
 pub use error::WebError;
+pub use session::Layout;
 
 /// What every handler can reach; built once in startup.
 pub struct AppState {
-    pub store: Store,
-    pub index: Arc<DuplicateIndex>,
+    pub registry: Registry,
     pub departments: Departments,
+    pub accounts: AccountDirectory,
+    pub throttle: LoginThrottle,
+    pub session_policy: SessionPolicy,
+    /// Opens the first-administrator form while no account exists (see `login`).
+    pub setup_token: String,
 }
 
-/// Routes behind a session once sign-in exists (the guard will wrap this scope).
-pub fn pages(config: &mut web::ServiceConfig) {
-    config
-        .route("/", web::get().to(home))
-        .route("/employees", web::get().to(employees::list))
-        .route("/employees", web::post().to(employees::create))
-        .route("/employees/new", web::get().to(employees::new_form))
-        .route("/employees/{employee_id}", web::get().to(employees::show));
+impl AppState {
+    pub fn store(&self) -> &Store {
+        &self.registry.store
+    }
+
+    pub fn index(&self) -> &Arc<DuplicateIndex> {
+        &self.registry.index
+    }
+
+    pub async fn reload_accounts(&self) -> Result<(), WebError> {
+        let users = self.store().users().await?;
+        self.accounts
+            .replace_all(users.iter().map(|user| user.account()).collect());
+        Ok(())
+    }
 }
 
 /// Routes open to anyone: probes for load balancers and monitoring.
@@ -38,12 +56,75 @@ pub fn probes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics));
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/style.css", web::get().to(stylesheet));
+}
+
+/// Every page. Sign-in is open to anyone (but its form still needs its CSRF token);
+/// everything else sits behind the one sign-in guard, then the CSRF check.
+pub fn pages(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/login")
+                .wrap(from_fn(session::require_csrf_token))
+                .route(web::get().to(login::form))
+                .route(web::post().to(login::submit)),
+        )
+        .service(
+            web::scope("")
+                .wrap(from_fn(session::require_csrf_token))
+                .wrap(from_fn(session::require_sign_in))
+                .route("/", web::get().to(home))
+                .route("/logout", web::post().to(login::sign_out))
+                .route("/employees", web::get().to(employees::list))
+                .route("/employees", web::post().to(employees::create))
+                .route("/employees/new", web::get().to(employees::new_form))
+                .route("/employees/{employee_id}", web::get().to(employees::show))
+                .route(
+                    "/employees/{employee_id}",
+                    web::post().to(employees::update),
+                )
+                .route(
+                    "/employees/{employee_id}/edit",
+                    web::get().to(employees::edit_form),
+                )
+                .route(
+                    "/employees/{employee_id}/delete",
+                    web::get().to(employees::confirm_delete),
+                )
+                .route(
+                    "/employees/{employee_id}/delete",
+                    web::post().to(employees::delete),
+                )
+                .route(
+                    "/employees/{employee_id}/history",
+                    web::get().to(employees::history),
+                )
+                .route("/admin/users", web::get().to(admin::users))
+                .route("/admin/users", web::post().to(admin::add_user))
+                .route(
+                    "/admin/users/{id}/enable",
+                    web::post().to(admin::enable_user),
+                )
+                .route(
+                    "/admin/users/{id}/disable",
+                    web::post().to(admin::disable_user),
+                )
+                .route(
+                    "/admin/users/{id}/password",
+                    web::post().to(admin::reset_password),
+                )
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, WebError> {
+    Err(WebError::NotFound)
 }
 
 /// The stylesheet is compiled into the binary, so a release binary runs from any
 /// directory; the version in its URL lets browsers cache it for a long time.
-pub async fn stylesheet() -> HttpResponse {
+async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
@@ -79,17 +160,17 @@ fn flashes(incoming: &IncomingFlashMessages) -> Vec<Flash> {
 /// The departments, kept in memory: they change rarely, and keeping them here lets a
 /// rejected form be shown again without a database query (the duplicate path has none).
 #[derive(Default)]
-pub struct Departments(std::sync::RwLock<Arc<Vec<crate::store::Department>>>);
+pub struct Departments(std::sync::RwLock<Arc<Vec<Department>>>);
 
 impl Departments {
-    pub fn current(&self) -> Arc<Vec<crate::store::Department>> {
+    pub fn current(&self) -> Arc<Vec<Department>> {
         self.0
             .read()
             .map(|departments| Arc::clone(&departments))
             .unwrap_or_default()
     }
 
-    pub async fn refresh(&self, store: &Store) -> Result<(), crate::store::StoreError> {
+    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let fresh = Arc::new(store.departments().await?);
         if let Ok(mut departments) = self.0.write() {
             *departments = fresh;

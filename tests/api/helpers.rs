@@ -4,16 +4,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use roster::domain::Role;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -65,6 +67,24 @@ pub struct TestEnv {
     database_url: String,
     pub valkey: Option<TestValkey>,
     cleanup: Cleanup,
+    users_seeded: AtomicBool,
+}
+
+/// Every seeded account's password.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| roster::auth::password::hash(PASSWORD).unwrap())
+}
+
+/// The seeded account of each role.
+pub fn username(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Hr => "hr-staff",
+        Role::Viewer => "viewer",
+    }
 }
 
 enum Cleanup {
@@ -84,6 +104,7 @@ impl TestEnv {
                     database_url: format!("sqlite://{}", dir.join("roster.db").display()),
                     valkey: None,
                     cleanup: Cleanup::SqliteDir(dir),
+                    users_seeded: AtomicBool::new(false),
                 }
             }
             Backend::Postgres => {
@@ -100,6 +121,7 @@ impl TestEnv {
                     database_url: format!("{base}/{name}"),
                     valkey: Some(TestValkey::new().await),
                     cleanup: Cleanup::PostgresDatabase { admin_url, name },
+                    users_seeded: AtomicBool::new(false),
                 }
             }
         }
@@ -122,7 +144,52 @@ impl TestEnv {
         self.start(Some(valkey_url)).await
     }
 
+    /// Starts the app with no accounts at all: `TestApp::setup_link` then holds the
+    /// first-administrator link it printed.
+    pub async fn spawn_without_accounts(&self) -> TestApp {
+        let valkey_url = self.valkey.as_ref().map(|valkey| valkey.url.clone());
+        self.launch(valkey_url, false, &[]).await
+    }
+
     async fn start(&self, valkey_url: Option<String>) -> TestApp {
+        self.launch(valkey_url, true, &[]).await
+    }
+
+    /// Starts the app with extra settings in its environment.
+    pub async fn spawn_with_env(&self, variables: &[(&str, &str)]) -> TestApp {
+        let valkey_url = self.valkey.as_ref().map(|valkey| valkey.url.clone());
+        self.launch(valkey_url, true, variables).await
+    }
+
+    /// An account of each role, written as an outside tool would (the app has
+    /// migrated the database by then).
+    fn seed_users(&self) {
+        if self.users_seeded.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let rows: Vec<String> = Role::ALL
+            .iter()
+            .map(|role| {
+                format!(
+                    "('{}', '{}', '{}')",
+                    username(*role),
+                    password_hash(),
+                    role.as_str()
+                )
+            })
+            .collect();
+        self.database().execute(&format!(
+            "INSERT INTO users (username, password_hash, role) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+
+    async fn launch(
+        &self,
+        valkey_url: Option<String>,
+        with_accounts: bool,
+        variables: &[(&str, &str)],
+    ) -> TestApp {
         let workdir = std::env::temp_dir().join(format!("roster-app-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&workdir).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
@@ -144,6 +211,7 @@ impl TestEnv {
         if let Some(url) = valkey_url {
             command.env("VALKEY_URL", url);
         }
+        command.envs(variables.iter().copied());
         let mut process = command.spawn().expect("failed to start roster");
         let stdout = process.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -157,19 +225,53 @@ impl TestEnv {
         })
         .await
         .expect("roster did not start in time");
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            // A request held up by a stalled dependency fails the test, never hangs it.
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let setup_link = if with_accounts {
+            None
+        } else {
+            let line = tokio::time::timeout(START_DEADLINE, lines.next_line())
+                .await
+                .expect("no setup line")
+                .unwrap()
+                .unwrap_or_default();
+            line.split_whitespace()
+                .find(|word| word.contains("setup="))
+                .map(str::to_owned)
+        };
+        let mut browser = Browser::new(&address);
+        if with_accounts {
+            self.seed_users();
+            browser.sign_in(username(Role::Hr), PASSWORD).await;
+        }
         TestApp {
-            address,
-            client,
+            browser,
+            setup_link,
             _process: process,
             workdir,
         }
+    }
+
+    /// Runs a `roster` command against this test's database and index, with `stdin`
+    /// as its standard input.
+    pub fn run_cli_with_input(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        command
+            .args(args)
+            .current_dir(std::env::temp_dir())
+            .env("DATABASE_URL", &self.database_url)
+            .env_remove("VALKEY_URL")
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Runs a `roster` command against this test's database and index.
@@ -407,10 +509,38 @@ impl Drop for TcpProxy {
 }
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    browser: Browser,
+    pub setup_link: Option<String>,
     _process: Child,
     workdir: PathBuf,
+}
+
+/// The app as one browser sees it, signed in as the HR account unless asked otherwise.
+impl Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+impl TestApp {
+    /// Another browser, signed in as the seeded account of `role`.
+    pub async fn browser(&self, role: Role) -> Browser {
+        let mut browser = Browser::new(&self.browser.address);
+        browser.sign_in(username(role), PASSWORD).await;
+        browser
+    }
+
+    /// Another browser, signed in as nobody.
+    pub fn anonymous(&self) -> Browser {
+        Browser::new(&self.browser.address)
+    }
 }
 
 pub fn employee_form(employee_id: &str, email: &str) -> HashMap<&'static str, String> {
@@ -423,13 +553,63 @@ pub fn employee_form(employee_id: &str, email: &str) -> HashMap<&'static str, St
     ])
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.workdir);
-    }
+/// The value of the first `name="…"` field in a page.
+pub fn field_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
 }
 
-impl TestApp {
+/// Cookies, and the session's CSRF token, like one browser tab.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub csrf_token: String,
+}
+
+impl Browser {
+    fn new(address: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            // A request held up by a stalled dependency fails the test, never hangs it.
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self {
+            address: address.to_owned(),
+            client,
+            csrf_token: String::new(),
+        }
+    }
+
+    /// Reads the CSRF token from the sign-in page, as a browser would have it.
+    pub async fn open_login(&mut self) -> String {
+        let page = self.get_html("/login").await;
+        self.csrf_token =
+            field_value(&page, "csrf_token").expect("the sign-in form has a CSRF token");
+        page
+    }
+
+    pub async fn try_sign_in(&mut self, username: &str, password: &str) -> reqwest::Response {
+        self.open_login().await;
+        let form = [("username", username), ("password", password)];
+        self.post_form("/login", &form).await
+    }
+
+    pub async fn sign_in(&mut self, username: &str, password: &str) {
+        let response = self.try_sign_in(username, password).await;
+        assert_eq!(
+            response.status().as_u16(),
+            303,
+            "{username} could not sign in"
+        );
+        // Signing in starts a new session with a new token.
+        let page = self.get_html("/employees").await;
+        self.csrf_token = field_value(&page, "csrf_token").expect("pages carry the CSRF token");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -442,13 +622,31 @@ impl TestApp {
         self.get(path).await.text().await.unwrap()
     }
 
-    pub async fn post_employee(&self, form: &HashMap<&'static str, String>) -> reqwest::Response {
+    /// Posts a form with this session's CSRF token, as the app's own pages do.
+    pub async fn post_form<K: serde::Serialize, V: serde::Serialize>(
+        &self,
+        path: &str,
+        fields: &[(K, V)],
+    ) -> reqwest::Response {
+        let mut body = serde_urlencoded::to_string(fields).unwrap();
+        body.push_str(&format!("&csrf_token={}", self.csrf_token));
+        self.post_raw(path, body).await
+    }
+
+    /// Posts exactly this urlencoded body: no token added.
+    pub async fn post_raw(&self, path: &str, body: String) -> reqwest::Response {
         self.client
-            .post(self.url("/employees"))
-            .form(form)
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn post_employee(&self, form: &HashMap<&'static str, String>) -> reqwest::Response {
+        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post_form("/employees", &fields).await
     }
 
     /// Follows a `303` like a browser, returning the page it leads to.

@@ -28,7 +28,7 @@ async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
         .unwrap();
     assert_eq!(first, vec![None, None]);
     index
-        .confirm(&["roster:employee_id:A"], "pending:1", "A-1")
+        .confirm(&["roster:employee_id:A"], &["pending:1"], "A-1")
         .await
         .unwrap();
 
@@ -56,7 +56,7 @@ async fn confirm_and_release_touch_only_their_own_reservation(index: &impl Index
         .await
         .unwrap();
     index
-        .confirm(&["roster:employee_id:A"], "pending:other", "X-1")
+        .confirm(&["roster:employee_id:A"], &["pending:other"], "X-1")
         .await
         .unwrap();
     index
@@ -72,7 +72,7 @@ async fn confirm_and_release_touch_only_their_own_reservation(index: &impl Index
     );
 
     index
-        .confirm(&["roster:employee_id:A"], "pending:mine", "A-1")
+        .confirm(&["roster:employee_id:A"], &["pending:mine"], "A-1")
         .await
         .unwrap();
     index
@@ -116,7 +116,7 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
         .unwrap();
 
     index
-        .confirm(&["roster:employee_id:LATE"], "pending:slow", "L-1")
+        .confirm(&["roster:employee_id:LATE"], &["pending:slow"], "L-1")
         .await
         .unwrap();
     assert_eq!(

@@ -3,9 +3,13 @@
 
 mod helpers;
 
+mod access;
+mod accounts;
+mod audit;
 mod cli;
 mod create;
 mod duplicates;
+mod edits;
 mod index_backends;
 mod outage;
 mod pages;

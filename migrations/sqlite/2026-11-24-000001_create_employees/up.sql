@@ -29,7 +29,7 @@ CREATE TABLE employees (
     date_of_birth DATE CONSTRAINT employees_date_of_birth_iso CHECK (date_of_birth IS date(date_of_birth)),
     department_id BIGINT REFERENCES departments (id) ON DELETE SET NULL,
     job_title TEXT,
-    manager_id TEXT REFERENCES employees (employee_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    manager_id TEXT REFERENCES employees (employee_id) ON UPDATE CASCADE ON DELETE RESTRICT,
     status TEXT NOT NULL DEFAULT 'active'
         CONSTRAINT employees_status_known CHECK (status IN ('active', 'on_leave', 'terminated')),
     version INTEGER NOT NULL DEFAULT 1,

@@ -1,0 +1,164 @@
+//! The audit trail: one event per write, in the write's own transaction, never changed
+//! afterwards (the tables' triggers refuse it).
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use time::PrimitiveDateTime;
+
+use super::StoreError;
+use super::connection::DbConnection;
+use super::schema::{audit_events, employees};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    Create,
+    Update,
+    Delete,
+}
+
+impl AuditAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// One field's change; `None` where the field had, or has, no value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The changes between two versions of a record's fields, in field order.
+pub fn diff(
+    old: &[(&'static str, Option<String>)],
+    new: &[(&'static str, Option<String>)],
+) -> Vec<FieldChange> {
+    let value = |fields: &[(&'static str, Option<String>)], name: &str| {
+        fields
+            .iter()
+            .find(|(field, _)| *field == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    let names = old.iter().chain(new).map(|(name, _)| *name);
+    let mut seen = Vec::new();
+    names
+        .filter(|name| {
+            let first = !seen.contains(name);
+            seen.push(*name);
+            first
+        })
+        .filter_map(|name| {
+            let (old, new) = (value(old, name), value(new, name));
+            (old != new).then(|| FieldChange {
+                field: name.to_owned(),
+                old,
+                new,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub occurred_at: PrimitiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub record_id: i64,
+    pub employee_id: String,
+    pub changes: String,
+}
+
+impl AuditEvent {
+    /// When, to the minute, in UTC.
+    pub fn when(&self) -> String {
+        let at = self.occurred_at;
+        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
+    }
+
+    /// The field changes; an unreadable entry (written by hand) shows as none.
+    pub fn field_changes(&self) -> Vec<FieldChange> {
+        serde_json::from_str(&self.changes).unwrap_or_default()
+    }
+}
+
+pub(super) fn record(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: AuditAction,
+    (record_id, employee_id): (i64, &str),
+    changes: &[FieldChange],
+) -> Result<(), StoreError> {
+    let changes =
+        serde_json::to_string(changes).map_err(|error| StoreError::Unavailable(error.into()))?;
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::actor.eq(actor),
+            audit_events::action.eq(action.as_str()),
+            audit_events::record_id.eq(record_id),
+            audit_events::employee_id.eq(employee_id),
+            audit_events::changes.eq(changes),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Everything recorded of the record now holding `employee_id`, under any of its
+/// IDs, and of removed records that held it.
+pub(super) fn history(
+    conn: &mut DbConnection,
+    employee_id: &str,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let current_record = employees::table
+        .filter(employees::employee_id.eq(employee_id))
+        .select(employees::id)
+        .first::<i64>(conn)
+        .optional()?;
+    Ok(audit_events::table
+        .filter(
+            audit_events::employee_id
+                .eq(employee_id)
+                .or(audit_events::record_id.nullable().eq(current_record)),
+        )
+        .order(audit_events::id.desc())
+        .select(audit_events::all_columns)
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lists_only_fields_that_changed() {
+        let old = [
+            ("first_name", Some("Ann".to_owned())),
+            ("phone", None),
+            ("job_title", Some("Clerk".to_owned())),
+        ];
+        let new = [
+            ("first_name", Some("Ann".to_owned())),
+            ("phone", Some("123".to_owned())),
+            ("job_title", None),
+        ];
+        let changes = diff(&old, &new);
+        assert_eq!(changes.len(), 2);
+        assert_eq!(
+            changes[0],
+            FieldChange {
+                field: "phone".into(),
+                old: None,
+                new: Some("123".into())
+            }
+        );
+        assert_eq!(changes[1].field, "job_title");
+        assert!(diff(&old, &old).is_empty());
+        assert_eq!(diff(&[], &new).len(), 2, "a creation lists every value");
+    }
+}

@@ -1,0 +1,229 @@
+//! Accounts, for administrators: list, add, disable or enable, reset a password.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::render_with_status;
+use super::login::hash_in_background;
+use super::session::Layout;
+use super::{AppState, WebError, see_other};
+use crate::auth::CurrentUser;
+use crate::domain::{NewPassword, Role, Username};
+use crate::store::{StoreError, UserRecord};
+
+fn require_admin(user: &CurrentUser) -> Result<(), WebError> {
+    if user.role.is_admin() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "Only an administrator can manage accounts.",
+        ))
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct NewUserForm {
+    username: String,
+    role: String,
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRecord>,
+    form_username: String,
+    form_role: String,
+    errors: Vec<String>,
+}
+
+impl UsersPage {
+    fn roles(&self) -> [Role; 3] {
+        Role::ALL
+    }
+
+    fn is_role(&self, role: &Role) -> bool {
+        Role::parse(&self.form_role).unwrap_or(Role::Viewer) == *role
+    }
+
+    fn is_me(&self, user: &UserRecord) -> bool {
+        self.layout.user.as_ref().is_some_and(|me| me.id == user.id)
+    }
+}
+
+async fn users_page(
+    state: &AppState,
+    layout: Layout,
+    form: NewUserForm,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let page = UsersPage {
+        layout,
+        users: state.store().users().await?,
+        form_username: form.username,
+        form_role: form.role,
+        errors,
+    };
+    render_with_status(&page, status)
+}
+
+pub async fn users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    require_admin(&user)?;
+    users_page(
+        &state,
+        layout,
+        NewUserForm::default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn add_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    layout: Layout,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, WebError> {
+    require_admin(&user)?;
+    let form = form.into_inner();
+    let username = Username::parse(&form.username);
+    let role = Role::parse(&form.role);
+    let password = match &username {
+        Ok(username) => NewPassword::parse(&form.password, username),
+        Err(_) => Err(String::new()),
+    };
+    let (username, role, password) = match (username, role, password) {
+        (Ok(username), Ok(role), Ok(password)) => (username, role, password),
+        (username, role, password) => {
+            let errors = [username.err(), role.err(), password.err()]
+                .into_iter()
+                .flatten()
+                .filter(|message| !message.is_empty())
+                .collect();
+            return users_page(
+                &state,
+                layout,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let hash = hash_in_background(password).await?;
+    match state.store().insert_user(username, hash, role).await {
+        Ok(added) => {
+            state.accounts.upsert(added.account());
+            FlashMessage::success(format!(
+                "Account {} was added as {}.",
+                added.username,
+                role.label()
+            ))
+            .send();
+            Ok(see_other("/admin/users"))
+        }
+        Err(StoreError::UsernameTaken) => {
+            let errors = vec![format!("The username {} is taken.", form.username.trim())];
+            users_page(&state, layout, form, errors, StatusCode::CONFLICT).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn set_enabled(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    enabled: bool,
+) -> Result<HttpResponse, WebError> {
+    require_admin(user)?;
+    if id == user.id && !enabled {
+        return Err(WebError::Forbidden("You cannot disable your own account."));
+    }
+    let changed = state.store().set_user_enabled(id, enabled).await?;
+    state.accounts.upsert(changed.account());
+    state.index().announce_accounts_changed().await;
+    let verb = if enabled {
+        "enabled"
+    } else {
+        "disabled; its sessions have ended"
+    };
+    FlashMessage::success(format!("Account {} was {verb}.", changed.username)).send();
+    Ok(see_other("/admin/users"))
+}
+
+pub async fn enable_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    set_enabled(&state, &user, id.into_inner(), true).await
+}
+
+pub async fn disable_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    set_enabled(&state, &user, id.into_inner(), false).await
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    password: String,
+}
+
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    layout: Layout,
+    id: web::Path<i64>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    require_admin(&user)?;
+    let id = id.into_inner();
+    let target = state
+        .store()
+        .users()
+        .await?
+        .into_iter()
+        .find(|candidate| candidate.id == id)
+        .ok_or(WebError::NotFound)?;
+    let username = Username::parse(&target.username).map_err(|_| WebError::NotFound)?;
+    let password = match NewPassword::parse(&form.password, &username) {
+        Ok(password) => password,
+        Err(message) => {
+            let errors = vec![format!("New password for {}: {message}", target.username)];
+            return users_page(
+                &state,
+                layout,
+                NewUserForm::default(),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let hash = hash_in_background(password).await?;
+    let changed = state.store().set_user_password(id, hash).await?;
+    state.accounts.upsert(changed.account());
+    state.index().announce_accounts_changed().await;
+    FlashMessage::success(format!(
+        "The password of {} was reset; their existing sessions have ended.",
+        changed.username
+    ))
+    .send();
+    Ok(see_other("/admin/users"))
+}

@@ -1,0 +1,245 @@
+//! Signing in and out. While no account exists, the sign-in page also creates the first
+//! administrator, behind a setup token that only the server log shows.
+
+use std::time::Instant;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use askama::Template;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::error::render_with_status;
+use super::session::{self, Layout, unix_now};
+use super::{AppState, WebError, see_other};
+use crate::auth::{SessionClaims, Verdict, password};
+use crate::domain::{NewPassword, Role, Username};
+use crate::store::UserRecord;
+
+const WRONG_CREDENTIALS: &str = "The username or password is not right.";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginParams {
+    next: String,
+    setup: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    password_confirm: String,
+    next: String,
+    setup: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    username: String,
+    next: String,
+    message: Option<String>,
+    no_accounts: bool,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    username: String,
+    setup: String,
+    errors: Vec<String>,
+}
+
+/// Only a path on this site: `//evil.example` or `https://…` would send the user away.
+fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if local { next } else { "/employees" }
+}
+
+fn is_setup_token(state: &AppState, candidate: &str) -> bool {
+    !candidate.is_empty() && bool::from(candidate.as_bytes().ct_eq(state.setup_token.as_bytes()))
+}
+
+pub async fn form(
+    state: web::Data<AppState>,
+    params: web::Query<LoginParams>,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    let no_accounts = state.store().user_count().await? == 0;
+    if no_accounts && is_setup_token(&state, &params.setup) {
+        let page = SetupPage {
+            layout,
+            username: String::new(),
+            setup: params.setup.clone(),
+            errors: Vec::new(),
+        };
+        return render_with_status(&page, StatusCode::OK);
+    }
+    let page = LoginPage {
+        layout,
+        username: String::new(),
+        next: params.next.clone(),
+        message: None,
+        no_accounts,
+    };
+    render_with_status(&page, StatusCode::OK)
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    session: Session,
+    form: web::Form<LoginForm>,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    if !form.setup.is_empty() {
+        return create_first_admin(&state, &session, form, layout).await;
+    }
+    let name = form.username.trim().to_lowercase();
+    let address = request
+        .peer_addr()
+        .map(|peer| peer.ip().to_string())
+        .unwrap_or_default();
+    let refuse = |status, message: &str, layout| {
+        let page = LoginPage {
+            layout,
+            username: form.username.clone(),
+            next: form.next.clone(),
+            message: Some(message.to_owned()),
+            no_accounts: false,
+        };
+        render_with_status(&page, status)
+    };
+    match state.throttle.check(&name, &address, Instant::now()) {
+        Verdict::Refused { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60);
+            let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
+            return refuse(StatusCode::TOO_MANY_REQUESTS, &message, layout);
+        }
+        Verdict::Allowed { delay } => tokio::time::sleep(delay).await,
+    }
+    let user = match Username::parse(&name) {
+        Ok(username) => state.store().find_user_by_name(username).await?,
+        Err(_) => None,
+    };
+    if !verify_in_background(form.password.clone(), user.clone()).await? {
+        state
+            .throttle
+            .record_failure(&name, &address, Instant::now());
+        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS, layout);
+    }
+    let Some(user) = user else {
+        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS, layout);
+    };
+    state.throttle.record_success(&name);
+    start_session(&state, &session, &user)?;
+    Ok(see_other(safe_next(&form.next)))
+}
+
+/// Argon2 takes tens of milliseconds of CPU: off the async executor. A disabled
+/// account verifies like a wrong password, so the answer tells nothing more.
+async fn verify_in_background(
+    password: String,
+    user: Option<UserRecord>,
+) -> Result<bool, WebError> {
+    tokio::task::spawn_blocking(move || {
+        let stored = user.as_ref().map(|user| user.password_hash.as_str());
+        password::verify(&password, stored) && user.is_some_and(|user| user.enabled)
+    })
+    .await
+    .map_err(|error| WebError::Internal(error.into()))
+}
+
+fn start_session(state: &AppState, session: &Session, user: &UserRecord) -> Result<(), WebError> {
+    state.accounts.upsert(user.account());
+    session::sign_in(
+        session,
+        SessionClaims::new(user.id, user.session_epoch, unix_now()),
+    )
+}
+
+async fn create_first_admin(
+    state: &AppState,
+    session: &Session,
+    form: LoginForm,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    if !is_setup_token(state, &form.setup) || state.store().user_count().await? > 0 {
+        return Err(WebError::Forbidden(
+            "This setup link is not valid, or an administrator already exists. Sign in instead.",
+        ));
+    }
+    let username = Username::parse(&form.username);
+    let password = username
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|username| NewPassword::parse(&form.password, username));
+    let mut errors: Vec<String> = [&username.as_ref().err(), &password.as_ref().err()]
+        .into_iter()
+        .flatten()
+        .map(|message| message.to_string())
+        .collect();
+    if form.password != form.password_confirm {
+        errors.push("The two passwords differ.".into());
+    }
+    let (Ok(username), Ok(password), true) = (username, password, errors.is_empty()) else {
+        let page = SetupPage {
+            layout,
+            username: form.username,
+            setup: form.setup,
+            errors,
+        };
+        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let hash = hash_in_background(password).await?;
+    let user = state
+        .store()
+        .insert_user(username, hash, Role::Admin)
+        .await?;
+    start_session(state, session, &user)?;
+    FlashMessage::success(format!(
+        "Welcome, {}. You are the first administrator; add your colleagues under Users.",
+        user.username
+    ))
+    .send();
+    Ok(see_other("/admin/users"))
+}
+
+pub async fn hash_in_background(password: NewPassword) -> Result<String, WebError> {
+    tokio::task::spawn_blocking(move || password::hash(password.expose()))
+        .await
+        .map_err(|error| WebError::Internal(error.into()))?
+        .map_err(|error| WebError::Internal(error.into()))
+}
+
+pub async fn sign_out(session: Session) -> HttpResponse {
+    session::sign_out(&session);
+    FlashMessage::info("You are signed out.").send();
+    see_other("/login")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_leads_within_the_site() {
+        assert_eq!(safe_next("/employees?q=a"), "/employees?q=a");
+        for away in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "",
+            "javascript:x",
+        ] {
+            assert_eq!(safe_next(away), "/employees", "{away}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+use roster::domain::Role;
+
+use crate::helpers::{Backend, TestEnv, employee_form};
+use crate::on_both_backends;
+
+on_both_backends!(
+    each_write_leaves_exactly_its_audit_entry,
+    the_audit_trail_cannot_be_changed_or_deleted,
+);
+
+fn audit_count(env: &TestEnv) -> i64 {
+    env.database()
+        .count("SELECT count(*) AS n FROM audit_events")
+}
+
+async fn each_write_leaves_exactly_its_audit_entry(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+    assert_eq!(audit_count(&env), 1);
+    let created = env.database().count(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'create' AND actor = 'hr-staff' \
+         AND employee_id = 'E-1' AND changes LIKE '%\"field\":\"email\",\"old\":null,\"new\":\"one@example.com\"%'",
+    );
+    assert_eq!(created, 1);
+
+    // Rejected writes leave nothing.
+    assert_eq!(
+        app.post_employee(&employee_form("E-1", "x@example.com"))
+            .await
+            .status()
+            .as_u16(),
+        409
+    );
+    assert_eq!(
+        app.post_employee(&employee_form("E-2", "bad"))
+            .await
+            .status()
+            .as_u16(),
+        422
+    );
+    assert_eq!(audit_count(&env), 1);
+
+    let mut renamed = employee_form("E-10", "one@example.com");
+    renamed.insert("job_title", "Payroll".into());
+    let mut fields: Vec<(&str, &str)> = renamed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    fields.push(("version", "1"));
+    app.follow(app.post_form("/employees/E-1", &fields).await)
+        .await;
+    assert_eq!(audit_count(&env), 2);
+    let update = env.database().count(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'update' AND employee_id = 'E-10' \
+         AND changes LIKE '%\"field\":\"employee_id\",\"old\":\"E-1\",\"new\":\"E-10\"%' \
+         AND changes LIKE '%\"field\":\"job_title\",\"old\":null,\"new\":\"Payroll\"%' \
+         AND changes NOT LIKE '%first_name%'",
+    );
+    assert_eq!(update, 1, "only the changed fields, old and new");
+
+    // Saving without a change is no write.
+    fields.retain(|(k, _)| *k != "version");
+    fields.push(("version", "2"));
+    app.follow(app.post_form("/employees/E-10", &fields).await)
+        .await;
+    assert_eq!(audit_count(&env), 2);
+
+    let history = app.get_html("/employees/E-10/history").await;
+    assert!(
+        history.contains("<strong>create</strong> of E-1 by hr-staff"),
+        "{history}"
+    );
+    assert!(history.contains("<strong>update</strong> of E-10 by hr-staff"));
+    assert!(
+        app.get_html("/employees/E-10")
+            .await
+            .contains("href=\"/employees/E-10/history\"")
+    );
+
+    let admin = app.browser(Role::Admin).await;
+    let removed = admin
+        .post_form("/employees/E-10/delete", &[("version", "2")])
+        .await;
+    assert_eq!(removed.status().as_u16(), 303);
+    assert_eq!(audit_count(&env), 3);
+    let deleted = env.database().count(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'delete' AND actor = 'admin' \
+         AND changes LIKE '%\"field\":\"last_name\",\"old\":\"Lee\",\"new\":null%'",
+    );
+    assert_eq!(deleted, 1, "what was removed, and by whom");
+    let history = admin.get_html("/employees/E-10/history").await;
+    assert!(
+        history.contains("<strong>delete</strong> of E-10 by admin"),
+        "the history outlives the record"
+    );
+}
+
+async fn the_audit_trail_cannot_be_changed_or_deleted(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+
+    let mut db = env.database();
+    for statement in [
+        "UPDATE audit_events SET actor = 'someone else'",
+        "DELETE FROM audit_events",
+    ] {
+        let refused = match &mut db {
+            crate::helpers::DirectDb::Pg(connection) => {
+                diesel::connection::SimpleConnection::batch_execute(connection, statement).is_err()
+            }
+            crate::helpers::DirectDb::Sqlite(connection) => {
+                diesel::connection::SimpleConnection::batch_execute(connection, statement).is_err()
+            }
+        };
+        assert!(refused, "{statement} was allowed");
+    }
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM audit_events WHERE actor = 'hr-staff'"),
+        1
+    );
+}

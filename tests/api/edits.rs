@@ -1,0 +1,213 @@
+use roster::domain::Role;
+
+use crate::helpers::{Backend, TestEnv, employee_form, field_value};
+use crate::on_both_backends;
+
+on_both_backends!(
+    changing_the_id_frees_the_old_one_and_claims_the_new_one,
+    a_stale_edit_is_refused_and_overwrites_nothing,
+    an_edit_cannot_take_another_records_email,
+    removal_asks_first_then_frees_the_id_and_email,
+    a_manager_cannot_be_removed_while_managing_others,
+);
+
+fn edit_fields(
+    form: &std::collections::HashMap<&'static str, String>,
+    version: &str,
+) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    fields.push(("version".into(), version.into()));
+    fields
+}
+
+async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+
+    let page = app.get_html("/employees/E-1/edit").await;
+    assert_eq!(field_value(&page, "version").as_deref(), Some("1"));
+    let saved = app
+        .post_form(
+            "/employees/E-1",
+            &edit_fields(&employee_form("e-2", "One@Example.com"), "1"),
+        )
+        .await;
+    assert_eq!(saved.headers()["location"], "/employees/E-2");
+    assert!(app.follow(saved).await.contains("Employee E-2 was saved."));
+
+    let before = app.metric("roster_store_calls_total").await;
+    let taken = app
+        .post_employee(&employee_form("E-2", "new@example.com"))
+        .await;
+    assert_eq!(taken.status().as_u16(), 409);
+    let email_taken = app
+        .post_employee(&employee_form("E-3", "one@example.com"))
+        .await;
+    assert_eq!(email_taken.status().as_u16(), 409);
+    assert_eq!(
+        app.metric("roster_store_calls_total").await,
+        before,
+        "the index knows the new claims"
+    );
+    let reused = app
+        .post_employee(&employee_form("E-1", "another@example.com"))
+        .await;
+    assert_eq!(reused.status().as_u16(), 303, "the old ID is free");
+    assert_eq!(app.get("/employees/E-2").await.status().as_u16(), 200);
+}
+
+async fn a_stale_edit_is_refused_and_overwrites_nothing(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+    let colleague = app.browser(Role::Admin).await;
+
+    let mut first = employee_form("E-1", "one@example.com");
+    first.insert("first_name", "First".into());
+    assert_eq!(
+        app.post_form("/employees/E-1", &edit_fields(&first, "1"))
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let mut second = employee_form("E-1", "one@example.com");
+    second.insert("first_name", "Second".into());
+    let stale = colleague
+        .post_form("/employees/E-1", &edit_fields(&second, "1"))
+        .await;
+
+    assert_eq!(stale.status().as_u16(), 409);
+    let page = stale.text().await.unwrap();
+    assert!(page.contains("Someone else changed this record"), "{page}");
+    assert!(
+        page.contains("value=\"Second\""),
+        "what was typed is kept to copy from"
+    );
+    let mut db = env.database();
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM employees WHERE first_name = 'First' AND version = 2"),
+        1
+    );
+}
+
+async fn an_edit_cannot_take_another_records_email(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+    app.follow(
+        app.post_employee(&employee_form("E-2", "two@example.com"))
+            .await,
+    )
+    .await;
+
+    let clash = app
+        .post_form(
+            "/employees/E-2",
+            &edit_fields(&employee_form("E-2", "ONE@example.com"), "1"),
+        )
+        .await;
+
+    assert_eq!(clash.status().as_u16(), 409);
+    assert!(
+        clash
+            .text()
+            .await
+            .unwrap()
+            .contains("<a href=\"/employees/E-1\">E-1</a>")
+    );
+    assert_eq!(
+        env.database()
+            .count("SELECT count(*) AS n FROM employees WHERE email = 'two@example.com'"),
+        1
+    );
+    // The failed edit released what it reserved: E-2 can still be saved as it was.
+    let unchanged = app
+        .post_form(
+            "/employees/E-2",
+            &edit_fields(&employee_form("E-2", "two@example.com"), "1"),
+        )
+        .await;
+    assert_eq!(unchanged.status().as_u16(), 303);
+}
+
+async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("E-1", "one@example.com"))
+            .await,
+    )
+    .await;
+    let admin = app.browser(Role::Admin).await;
+
+    let confirm = admin.get_html("/employees/E-1/delete").await;
+    assert!(confirm.contains("Remove E-1"), "{confirm}");
+    assert_eq!(field_value(&confirm, "version").as_deref(), Some("1"));
+    let removed = admin
+        .post_form("/employees/E-1/delete", &[("version", "1")])
+        .await;
+    assert_eq!(removed.headers()["location"], "/employees");
+    assert!(
+        admin
+            .follow(removed)
+            .await
+            .contains("Employee E-1 was removed.")
+    );
+
+    assert_eq!(admin.get("/employees/E-1").await.status().as_u16(), 404);
+    if let Some(valkey) = &env.valkey {
+        assert_eq!(valkey.get("roster:employee_id:E-1").await, None);
+        assert_eq!(valkey.get("roster:email:one@example.com").await, None);
+    }
+    let again = app
+        .post_employee(&employee_form("E-1", "one@example.com"))
+        .await;
+    assert_eq!(
+        again.status().as_u16(),
+        303,
+        "the ID and e-mail are free again"
+    );
+}
+
+async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.follow(
+        app.post_employee(&employee_form("BOSS-1", "boss@example.com"))
+            .await,
+    )
+    .await;
+    let mut report = employee_form("E-1", "one@example.com");
+    report.insert("manager_id", "boss-1".into());
+    app.follow(app.post_employee(&report).await).await;
+    let admin = app.browser(Role::Admin).await;
+
+    let refused = admin
+        .post_form("/employees/BOSS-1/delete", &[("version", "1")])
+        .await;
+
+    assert_eq!(refused.status().as_u16(), 409);
+    assert!(refused.text().await.unwrap().contains("manager of others"));
+    assert_eq!(env.database().employees_with_id("BOSS-1"), 1);
+    let before = env
+        .database()
+        .count("SELECT count(*) AS n FROM audit_events");
+    assert_eq!(before, 2, "the refused removal left no entry");
+}
