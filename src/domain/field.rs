@@ -18,6 +18,23 @@ pub enum Field {
 }
 
 impl Field {
+    /// As the form labels it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::EmployeeId => "Employee ID",
+            Field::FirstName => "First name",
+            Field::LastName => "Last name",
+            Field::Email => "Work e-mail",
+            Field::HireDate => "Hire date",
+            Field::Phone => "Phone",
+            Field::DateOfBirth => "Date of birth",
+            Field::DepartmentId => "Department",
+            Field::JobTitle => "Job title",
+            Field::ManagerId => "Manager's employee ID",
+            Field::Status => "Status",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Field::EmployeeId => "employee_id",

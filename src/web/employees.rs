@@ -273,10 +273,11 @@ impl FormPage {
             .map(|(_, message)| message)
     }
 
-    fn field_errors(&self) -> Vec<(&'static str, &str)> {
+    /// Name, label and message of each invalid field, for the summary.
+    fn field_errors(&self) -> Vec<(&'static str, &'static str, &str)> {
         self.errors
             .iter()
-            .map(|(field, message)| (field.name(), message))
+            .map(|(field, message)| (field.name(), field.label(), message))
             .collect()
     }
 

@@ -87,6 +87,26 @@ async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
     let list = app.get_html("/employees").await;
     assert!(!list.contains("<script>"));
 
+    // Every text field, re-rendered into value="…" attributes after a rejection.
+    let mut everywhere = employee_form("<script>x</script>", "<script>@x.io");
+    for field in [
+        "first_name",
+        "last_name",
+        "hire_date",
+        "phone",
+        "date_of_birth",
+        "department_id",
+        "job_title",
+        "manager_id",
+        "status",
+    ] {
+        everywhere.insert(field, "\"><script>alert(3)</script>".into());
+    }
+    let response = app.post_employee(&everywhere).await;
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(!page.contains("<script>"), "{page}");
+
     // Re-rendered into value="…" attributes after a rejection.
     let mut rejected = employee_form("E-2", "not an address");
     rejected.insert("last_name", "\"><script>alert(2)</script>".into());

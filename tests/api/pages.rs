@@ -133,4 +133,8 @@ async fn probes_and_the_stylesheet_answer_without_a_session() {
             .contains("default-src 'none'")
     );
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"));
 }
