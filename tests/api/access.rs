@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use roster::domain::Role;
 
-use crate::helpers::{Backend, Browser, TestEnv, employee_form};
+use crate::helpers::{Backend, Browser, TestEnv};
 
 struct Case {
     method: &'static str,
@@ -194,11 +194,7 @@ crate::on_both_backends!(each_route_answers_each_role_as_the_table_says);
 async fn each_route_answers_each_role_as_the_table_says(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "e1@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "e1@example.com").await;
     env.database().execute(
         "INSERT INTO users (username, password_hash, role) VALUES ('target', 'x', 'viewer')",
     );

@@ -15,11 +15,7 @@ on_both_backends!(
 async fn the_same_id_in_other_case_and_spacing_is_a_conflict_naming_the_record(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1001", "ann@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1001", "ann@example.com").await;
 
     let response = app
         .post_employee(&employee_form("  e-1001 ", "other@example.com"))
@@ -45,11 +41,7 @@ async fn the_same_id_in_other_case_and_spacing_is_a_conflict_naming_the_record(b
 async fn the_same_email_in_other_case_is_a_conflict(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "Ann@Example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "Ann@Example.com").await;
 
     let response = app
         .post_employee(&employee_form("E-2", "ann@EXAMPLE.com"))
@@ -66,11 +58,7 @@ async fn the_same_email_in_other_case_is_a_conflict(backend: Backend) {
 async fn a_duplicate_is_rejected_by_the_index_without_a_database_query(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-7", "seven@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-7", "seven@example.com").await;
     let calls_before = app.metric("roster_store_calls_total").await;
 
     for (id, email) in [("e-7", "new@example.com"), ("E-8", "SEVEN@example.com")] {
@@ -89,10 +77,7 @@ async fn a_failed_insert_leaves_no_reservation_behind(backend: Backend) {
     failing.insert("manager_id", "E-404".into());
     assert_eq!(app.post_employee(&failing).await.status().as_u16(), 422);
 
-    if let Some(valkey) = &env.valkey {
-        assert_eq!(valkey.get("roster:employee_id:E-9").await, None);
-        assert_eq!(valkey.get("roster:email:nine@example.com").await, None);
-    }
+    env.assert_claims_free("E-9", "nine@example.com").await;
     let response = app
         .post_employee(&employee_form("E-9", "nine@example.com"))
         .await;
@@ -178,16 +163,8 @@ async fn reindex_forgets_records_removed_behind_the_apps_back() {
     let env = TestEnv::new(Backend::Postgres).await;
     let valkey = env.valkey.as_ref().unwrap();
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
-    app.follow(
-        app.post_employee(&employee_form("E-2", "two@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
+    app.add_employee("E-2", "two@example.com").await;
     env.database()
         .execute("DELETE FROM employees WHERE employee_id = 'E-1'");
 

@@ -26,11 +26,7 @@ fn edit_fields(
 async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
 
     let page = app.get_html("/employees/E-1/edit").await;
     assert_eq!(field_value(&page, "version").as_deref(), Some("1"));
@@ -67,11 +63,7 @@ async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backe
 async fn a_stale_edit_is_refused_and_overwrites_nothing(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
     let colleague = app.browser(Role::Admin).await;
 
     let mut first = employee_form("E-1", "one@example.com");
@@ -106,16 +98,8 @@ async fn a_stale_edit_is_refused_and_overwrites_nothing(backend: Backend) {
 async fn an_edit_cannot_take_another_records_email(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
-    app.follow(
-        app.post_employee(&employee_form("E-2", "two@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
+    app.add_employee("E-2", "two@example.com").await;
 
     let clash = app
         .post_form(
@@ -150,11 +134,7 @@ async fn an_edit_cannot_take_another_records_email(backend: Backend) {
 async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
     let admin = app.browser(Role::Admin).await;
 
     let confirm = admin.get_html("/employees/E-1/delete").await;
@@ -172,10 +152,7 @@ async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
     );
 
     assert_eq!(admin.get("/employees/E-1").await.status().as_u16(), 404);
-    if let Some(valkey) = &env.valkey {
-        assert_eq!(valkey.get("roster:employee_id:E-1").await, None);
-        assert_eq!(valkey.get("roster:email:one@example.com").await, None);
-    }
+    env.assert_claims_free("E-1", "one@example.com").await;
     let again = app
         .post_employee(&employee_form("E-1", "one@example.com"))
         .await;
@@ -189,11 +166,7 @@ async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
 async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("BOSS-1", "boss@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("BOSS-1", "boss@example.com").await;
     let mut report = employee_form("E-1", "one@example.com");
     report.insert("manager_id", "boss-1".into());
     app.follow(app.post_employee(&report).await).await;

@@ -250,32 +250,8 @@ impl TestEnv {
         }
     }
 
-    /// Runs a `roster` command against this test's database and index, with `stdin`
-    /// as its standard input.
-    pub fn run_cli_with_input(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        use std::io::Write;
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
-        command
-            .args(args)
-            .current_dir(std::env::temp_dir())
-            .env("DATABASE_URL", &self.database_url)
-            .env_remove("VALKEY_URL")
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs a `roster` command against this test's database and index.
-    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+    /// A `roster` command against this test's database and index.
+    fn cli(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
         command
             .args(args)
@@ -286,7 +262,53 @@ impl TestEnv {
         if let Some(valkey) = &self.valkey {
             command.env("VALKEY_URL", &valkey.url);
         }
-        command.output().unwrap()
+        command
+    }
+
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli(args).output().unwrap()
+    }
+
+    /// Runs a `roster` command with `stdin` as its standard input.
+    pub fn run_cli_with_input(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self
+            .cli(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Starts an app whose Valkey is reached through a proxy the test can cut.
+    pub async fn spawn_behind_proxy(&self) -> (TcpProxy, TestApp) {
+        let valkey = self.valkey.as_ref().expect("a Valkey backend");
+        let proxy = TcpProxy::start(valkey.host_port()).await;
+        let app = self
+            .spawn_with_valkey(Some(valkey.url_through(&proxy)))
+            .await;
+        (proxy, app)
+    }
+
+    /// On Valkey, checks that nothing claims this ID and e-mail any more.
+    pub async fn assert_claims_free(&self, employee_id: &str, email: &str) {
+        if let Some(valkey) = &self.valkey {
+            assert_eq!(
+                valkey
+                    .get(&format!("roster:employee_id:{employee_id}"))
+                    .await,
+                None
+            );
+            assert_eq!(valkey.get(&format!("roster:email:{email}")).await, None);
+        }
     }
 
     pub fn database(&self) -> DirectDb {
@@ -647,6 +669,13 @@ impl Browser {
     pub async fn post_employee(&self, form: &HashMap<&'static str, String>) -> reqwest::Response {
         let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.post_form("/employees", &fields).await
+    }
+
+    /// Adds an employee through the form, like a person would, and returns the page
+    /// the browser lands on.
+    pub async fn add_employee(&self, employee_id: &str, email: &str) -> String {
+        self.follow(self.post_employee(&employee_form(employee_id, email)).await)
+            .await
     }
 
     /// Follows a `303` like a browser, returning the page it leads to.

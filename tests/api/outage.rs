@@ -26,16 +26,8 @@ async fn rejected_without_a_query(app: &TestApp, id: &str, email: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_valkey_cut_off_the_database_keeps_the_guarantee_and_readyz_says_so() {
     let env = TestEnv::new(Backend::Postgres).await;
-    let valkey = env.valkey.as_ref().unwrap();
-    let proxy = TcpProxy::start(valkey.host_port()).await;
-    let app = env
-        .spawn_with_valkey(Some(valkey.url_through(&proxy)))
-        .await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    let (proxy, app) = env.spawn_behind_proxy().await;
+    app.add_employee("E-1", "one@example.com").await;
     assert_eq!(app.readyz_status().await, 200);
 
     proxy.cut().await;
@@ -73,11 +65,7 @@ async fn after_valkey_comes_back_empty_the_index_is_rebuilt_and_fast_rejection_r
     let env = TestEnv::new(Backend::Postgres).await;
     let valkey = env.valkey.as_ref().unwrap();
     let app = env.spawn().await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    app.add_employee("E-1", "one@example.com").await;
     rejected_without_a_query(&app, "E-1", "x@example.com").await;
     let rebuilds = app.metric("roster_index_rebuilds_total").await;
 
@@ -128,16 +116,8 @@ async fn an_app_started_while_valkey_is_down_comes_up_and_uses_the_index_once_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valkey_that_stops_answering_does_not_hold_up_requests() {
     let env = TestEnv::new(Backend::Postgres).await;
-    let valkey = env.valkey.as_ref().unwrap();
-    let proxy = TcpProxy::start(valkey.host_port()).await;
-    let app = env
-        .spawn_with_valkey(Some(valkey.url_through(&proxy)))
-        .await;
-    app.follow(
-        app.post_employee(&employee_form("E-1", "one@example.com"))
-            .await,
-    )
-    .await;
+    let (proxy, app) = env.spawn_behind_proxy().await;
+    app.add_employee("E-1", "one@example.com").await;
 
     proxy.stall();
 
