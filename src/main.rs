@@ -128,7 +128,8 @@ fn add_user(
     let database = settings.database.clone();
     actix_web::rt::System::new().block_on(async move {
         let store = tokio::task::spawn_blocking(move || Store::connect(&database)).await??;
-        match store.insert_user(username.clone(), hash, role).await {
+        let actor = "roster user add".to_owned();
+        match store.insert_user(username.clone(), hash, role, actor).await {
             Ok(_) => {
                 println!("account {username} added as {}", role.as_str());
                 Ok(())

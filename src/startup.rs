@@ -30,6 +30,7 @@ use crate::web::{AppState, Departments, WebError, pages, probes};
 const VALKEY_TIMEOUT: Duration = Duration::from_millis(200);
 const DEPARTMENTS_REFRESH: Duration = Duration::from_secs(60);
 const ACCOUNTS_WATCH: Duration = Duration::from_secs(1);
+const ACCOUNTS_RELOAD_WITHOUT_VALKEY: Duration = Duration::from_secs(30);
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Strict by default: no inline script or style, no framing, forms post only here.
@@ -77,6 +78,9 @@ impl Application {
             }),
             session_policy: SessionPolicy::default(),
             setup_token: setup_token(&secret_key),
+            password_work: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            ),
         });
         state.departments.refresh(&store).await?;
         state
@@ -191,18 +195,28 @@ async fn refresh_departments(state: web::Data<AppState>) {
 
 /// Reloads the accounts when another replica announces a change (an account disabled,
 /// a password reset), so that revoked sessions end everywhere within a second. Asks
-/// Valkey, not the database, so an idle system makes no queries.
+/// Valkey, not the database, so an idle system makes no queries; while Valkey cannot
+/// be asked, reloads from the database now and then instead.
 async fn watch_accounts(state: web::Data<AppState>) {
     let mut interval = tokio::time::interval(ACCOUNTS_WATCH);
     let mut seen = state.index().accounts_revision().await;
+    let mut last_reload = tokio::time::Instant::now();
     loop {
         interval.tick().await;
         let Some(revision) = state.index().accounts_revision().await else {
+            if last_reload.elapsed() >= ACCOUNTS_RELOAD_WITHOUT_VALKEY {
+                last_reload = tokio::time::Instant::now();
+                if let Err(error) = state.reload_accounts().await {
+                    log::warn!("failed to reload the accounts: {error:?}");
+                }
+            }
+            seen = None;
             continue;
         };
         if seen == Some(revision) {
             continue;
         }
+        last_reload = tokio::time::Instant::now();
         match state.reload_accounts().await {
             Ok(()) => seen = Some(revision),
             Err(error) => log::warn!("failed to reload the accounts: {error:?}"),

@@ -35,11 +35,17 @@ impl AccountDirectory {
         *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = accounts;
     }
 
+    /// Records what a write or a sign-in read. A reading older than the one held (a
+    /// sign-in that read the account before it was disabled) never replaces it: the
+    /// session epoch only grows.
     pub fn upsert(&self, account: Account) {
-        self.accounts
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(account.id, account);
+        let mut accounts = self.accounts.write().unwrap_or_else(|e| e.into_inner());
+        let newer = accounts
+            .get(&account.id)
+            .is_none_or(|held| account.session_epoch >= held.session_epoch);
+        if newer {
+            accounts.insert(account.id, account);
+        }
     }
 
     pub fn knows(&self, id: i64) -> bool {
@@ -86,5 +92,11 @@ mod tests {
         assert_eq!(directory.current_user(7, 1), None, "password changed");
         directory.upsert(account(2, false));
         assert_eq!(directory.current_user(7, 2), None, "disabled");
+        directory.upsert(account(1, true));
+        assert_eq!(
+            directory.current_user(7, 1),
+            None,
+            "a stale sign-in cannot undo it"
+        );
     }
 }

@@ -8,6 +8,8 @@ pub struct EmployeeId(String);
 impl EmployeeId {
     pub const MIN_LEN: usize = 2;
     pub const MAX_LEN: usize = 32;
+    /// Words that name pages under `/employees/` and so cannot be IDs.
+    const RESERVED: [&'static str; 2] = ["NEW", "IMPORT"];
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let normalized = raw.trim().to_ascii_uppercase();
@@ -30,6 +32,11 @@ impl EmployeeId {
         }
         if normalized.starts_with('-') {
             return Err("Start with a letter or a digit.".into());
+        }
+        if Self::RESERVED.contains(&normalized.as_str()) {
+            return Err(format!(
+                "{normalized} is the name of one of Roster's pages; choose another ID."
+            ));
         }
         Ok(Self(normalized))
     }
@@ -64,7 +71,18 @@ mod tests {
 
     #[test]
     fn rejects_what_the_contract_forbids() {
-        for bad in ["", "   ", "E", "-E1", "E 1", "E_1", "É-1", &"A".repeat(33)] {
+        for bad in [
+            "",
+            "   ",
+            "E",
+            "-E1",
+            "E 1",
+            "E_1",
+            "É-1",
+            &"A".repeat(33),
+            "new",
+            "Import",
+        ] {
             assert!(EmployeeId::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -86,6 +104,7 @@ mod tests {
 
         #[test]
         fn every_well_formed_id_is_accepted(raw in "[a-zA-Z0-9][a-zA-Z0-9-]{1,31}") {
+            prop_assume!(!EmployeeId::RESERVED.contains(&raw.to_uppercase().as_str()));
             prop_assert!(EmployeeId::parse(&raw).is_ok());
         }
     }

@@ -64,14 +64,41 @@ pub fn diff(
         .collect()
 }
 
+/// What an audit event is about: an employee record or a sign-in account, by its
+/// internal id (which survives renames) and its name at the time.
+pub struct Subject<'a> {
+    kind: &'static str,
+    record_id: i64,
+    name: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn employee(record_id: i64, employee_id: &'a str) -> Self {
+        Self {
+            kind: "employee",
+            record_id,
+            name: employee_id,
+        }
+    }
+
+    pub fn account(record_id: i64, username: &'a str) -> Self {
+        Self {
+            kind: "account",
+            record_id,
+            name: username,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable)]
 pub struct AuditEvent {
     pub id: i64,
     pub occurred_at: PrimitiveDateTime,
     pub actor: String,
     pub action: String,
+    pub subject_kind: String,
     pub record_id: i64,
-    pub employee_id: String,
+    pub subject: String,
     pub changes: String,
 }
 
@@ -92,7 +119,7 @@ pub(super) fn record(
     conn: &mut DbConnection,
     actor: &str,
     action: AuditAction,
-    (record_id, employee_id): (i64, &str),
+    subject: Subject<'_>,
     changes: &[FieldChange],
 ) -> Result<(), StoreError> {
     let changes =
@@ -101,8 +128,9 @@ pub(super) fn record(
         .values((
             audit_events::actor.eq(actor),
             audit_events::action.eq(action.as_str()),
-            audit_events::record_id.eq(record_id),
-            audit_events::employee_id.eq(employee_id),
+            audit_events::subject_kind.eq(subject.kind),
+            audit_events::record_id.eq(subject.record_id),
+            audit_events::subject.eq(subject.name),
             audit_events::changes.eq(changes),
         ))
         .execute(conn)?;
@@ -110,7 +138,8 @@ pub(super) fn record(
 }
 
 /// Everything recorded of the record now holding `employee_id`, under any of its
-/// IDs, and of removed records that held it.
+/// IDs, and of removed records that held it; not of a live record that held it before
+/// it was renamed.
 pub(super) fn history(
     conn: &mut DbConnection,
     employee_id: &str,
@@ -120,11 +149,16 @@ pub(super) fn history(
         .select(employees::id)
         .first::<i64>(conn)
         .optional()?;
+    let record_gone = diesel::dsl::not(diesel::dsl::exists(
+        employees::table.filter(employees::id.eq(audit_events::record_id)),
+    ));
     Ok(audit_events::table
+        .filter(audit_events::subject_kind.eq("employee"))
         .filter(
-            audit_events::employee_id
-                .eq(employee_id)
-                .or(audit_events::record_id.nullable().eq(current_record)),
+            audit_events::record_id
+                .nullable()
+                .eq(current_record)
+                .or(audit_events::subject.eq(employee_id).and(record_gone)),
         )
         .order(audit_events::id.desc())
         .select(audit_events::all_columns)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
 use time::{Date, PrimitiveDateTime};
 
-use super::audit::{self, AuditAction, diff};
+use super::audit::{self, AuditAction, FieldChange, Subject, diff};
 use super::connection::{DbConnection, MultiBackend};
 use super::schema::{departments, employees};
 use super::{StoreError, lower};
@@ -152,8 +152,8 @@ pub(super) fn insert(
             .returning(employees::id)
             .get_result::<i64>(conn)?;
         let changes = diff(&[], &audited_fields_of_new(new));
-        let record = (record_id, new.employee_id.as_str());
-        audit::record(conn, actor, AuditAction::Create, record, &changes)
+        let subject = Subject::employee(record_id, new.employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Create, subject, &changes)
     })
     .map_err(|error| explain_write_error(conn, new, error))
 }
@@ -197,11 +197,39 @@ pub(super) fn update(
         if updated == 0 {
             return Err(StoreError::StaleVersion);
         }
-        let record = (old.id, new.employee_id.as_str());
-        audit::record(conn, actor, AuditAction::Update, record, &changes)
+        let subject = Subject::employee(old.id, new.employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
+        if old.employee_id != new.employee_id.as_str() {
+            record_reports_renamed_manager(conn, actor, &old.employee_id, &new.employee_id)?;
+        }
+        Ok(())
     })
     .map_err(|error| explain_write_error(conn, new, error))?;
     Ok(old)
+}
+
+/// A manager's new ID reaches their reports through `ON UPDATE CASCADE` (and a new
+/// version through the version trigger); this makes it part of their history too.
+fn record_reports_renamed_manager(
+    conn: &mut DbConnection,
+    actor: &str,
+    old_id: &str,
+    new_id: &EmployeeId,
+) -> Result<(), StoreError> {
+    let reports: Vec<(i64, String)> = employees::table
+        .filter(employees::manager_id.eq(new_id.as_str()))
+        .select((employees::id, employees::employee_id))
+        .load(conn)?;
+    let change = [FieldChange {
+        field: "manager_id".into(),
+        old: Some(old_id.to_owned()),
+        new: Some(new_id.to_string()),
+    }];
+    for (record_id, report) in &reports {
+        let subject = Subject::employee(*record_id, report);
+        audit::record(conn, actor, AuditAction::Update, subject, &change)?;
+    }
+    Ok(())
 }
 
 /// Removes the record at `version`; returns it as it was.
@@ -226,8 +254,8 @@ pub(super) fn delete(
             return Err(StoreError::StaleVersion);
         }
         let changes = diff(&audited_fields_of_record(&old), &[]);
-        let record = (old.id, employee_id.as_str());
-        audit::record(conn, actor, AuditAction::Delete, record, &changes)
+        let subject = Subject::employee(old.id, employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Delete, subject, &changes)
     });
     match removed {
         Ok(()) => Ok(old),

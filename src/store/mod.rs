@@ -182,13 +182,19 @@ impl Store {
         username: Username,
         password_hash: String,
         role: Role,
+        actor: String,
     ) -> Result<UserRecord, StoreError> {
-        self.run(move |conn| users::insert(conn, &username, &password_hash, role))
+        self.run(move |conn| users::insert(conn, &username, &password_hash, role, &actor))
             .await
     }
 
-    pub async fn set_user_enabled(&self, id: i64, enabled: bool) -> Result<UserRecord, StoreError> {
-        self.run(move |conn| users::set_enabled(conn, id, enabled))
+    pub async fn set_user_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+        actor: String,
+    ) -> Result<UserRecord, StoreError> {
+        self.run(move |conn| users::set_enabled(conn, id, enabled, &actor))
             .await
     }
 
@@ -196,8 +202,9 @@ impl Store {
         &self,
         id: i64,
         password_hash: String,
+        actor: String,
     ) -> Result<UserRecord, StoreError> {
-        self.run(move |conn| users::set_password(conn, id, &password_hash))
+        self.run(move |conn| users::set_password(conn, id, &password_hash, &actor))
             .await
     }
 

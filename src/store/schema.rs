@@ -51,8 +51,9 @@ diesel::table! {
         occurred_at -> Timestamp,
         actor -> Text,
         action -> Text,
+        subject_kind -> Text,
         record_id -> BigInt,
-        employee_id -> Text,
+        subject -> Text,
         changes -> Text,
     }
 }

@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::StoreError;
+use super::audit::{self, AuditAction, FieldChange, Subject};
 use super::connection::DbConnection;
 use super::schema::users;
 use crate::auth::Account;
@@ -81,20 +82,39 @@ pub(super) fn insert(
     username: &Username,
     password_hash: &str,
     role: Role,
+    actor: &str,
 ) -> Result<UserRecord, StoreError> {
-    let inserted = diesel::insert_into(users::table)
-        .values((
-            users::username.eq(username.as_str()),
-            users::password_hash.eq(password_hash),
-            users::role.eq(role.as_str()),
-        ))
-        .execute(conn);
+    let inserted = conn.transaction(|conn| {
+        let id = diesel::insert_into(users::table)
+            .values((
+                users::username.eq(username.as_str()),
+                users::password_hash.eq(password_hash),
+                users::role.eq(role.as_str()),
+            ))
+            .returning(users::id)
+            .get_result::<i64>(conn)?;
+        let changes = [
+            change("username", None, Some(username.as_str())),
+            change("role", None, Some(role.as_str())),
+        ];
+        let subject = Subject::account(id, username.as_str());
+        audit::record(conn, actor, AuditAction::Create, subject, &changes)?;
+        find(conn, id)
+    });
     match inserted {
-        Ok(_) => find_by_name(conn, username)?.ok_or(StoreError::NotFound),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(StoreError::UsernameTaken)
-        }
-        Err(error) => Err(error.into()),
+        Err(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => Err(StoreError::UsernameTaken),
+        other => other,
+    }
+}
+
+fn change(field: &str, old: Option<&str>, new: Option<&str>) -> FieldChange {
+    FieldChange {
+        field: field.to_owned(),
+        old: old.map(str::to_owned),
+        new: new.map(str::to_owned),
     }
 }
 
@@ -103,36 +123,52 @@ pub(super) fn set_enabled(
     conn: &mut DbConnection,
     id: i64,
     enabled: bool,
+    actor: &str,
 ) -> Result<UserRecord, StoreError> {
-    let bump = i32::from(!enabled);
-    let updated = diesel::update(users::table.find(id))
-        .set((
-            users::enabled.eq(enabled),
-            users::session_epoch.eq(users::session_epoch + bump),
-            users::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        return Err(StoreError::NotFound);
+    let old = find(conn, id)?;
+    if old.enabled == enabled {
+        return Ok(old);
     }
-    find(conn, id)
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::enabled.eq(enabled),
+                users::session_epoch.eq(users::session_epoch + i32::from(!enabled)),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        let state = |enabled: bool| if enabled { "enabled" } else { "disabled" };
+        let changes = [change(
+            "state",
+            Some(state(old.enabled)),
+            Some(state(enabled)),
+        )];
+        let subject = Subject::account(id, &old.username);
+        audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
+        find(conn, id)
+    })
 }
 
-/// A new password revokes the account's existing sessions.
+/// A new password revokes the account's existing sessions. The audit notes the reset,
+/// never the password or its hash.
 pub(super) fn set_password(
     conn: &mut DbConnection,
     id: i64,
     password_hash: &str,
+    actor: &str,
 ) -> Result<UserRecord, StoreError> {
-    let updated = diesel::update(users::table.find(id))
-        .set((
-            users::password_hash.eq(password_hash),
-            users::session_epoch.eq(users::session_epoch + 1),
-            users::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        return Err(StoreError::NotFound);
-    }
-    find(conn, id)
+    let old = find(conn, id)?;
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::session_epoch.eq(users::session_epoch + 1),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        let changes = [change("password", None, Some("reset"))];
+        let subject = Subject::account(id, &old.username);
+        audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
+        find(conn, id)
+    })
 }

@@ -121,8 +121,12 @@ pub async fn add_user(
             .await;
         }
     };
-    let hash = hash_in_background(password).await?;
-    match state.store().insert_user(username, hash, role).await {
+    let hash = hash_in_background(&state, password).await?;
+    match state
+        .store()
+        .insert_user(username, hash, role, user.username.clone())
+        .await
+    {
         Ok(added) => {
             state.accounts.upsert(added.account());
             FlashMessage::success(format!(
@@ -151,7 +155,10 @@ async fn set_enabled(
     if id == user.id && !enabled {
         return Err(WebError::Forbidden("You cannot disable your own account."));
     }
-    let changed = state.store().set_user_enabled(id, enabled).await?;
+    let changed = state
+        .store()
+        .set_user_enabled(id, enabled, user.username.clone())
+        .await?;
     state.accounts.upsert(changed.account());
     state.index().announce_accounts_changed().await;
     let verb = if enabled {
@@ -216,8 +223,11 @@ pub async fn reset_password(
             .await;
         }
     };
-    let hash = hash_in_background(password).await?;
-    let changed = state.store().set_user_password(id, hash).await?;
+    let hash = hash_in_background(&state, password).await?;
+    let changed = state
+        .store()
+        .set_user_password(id, hash, user.username.clone())
+        .await?;
     state.accounts.upsert(changed.account());
     state.index().announce_accounts_changed().await;
     FlashMessage::success(format!(

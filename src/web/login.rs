@@ -56,10 +56,15 @@ struct SetupPage {
     errors: Vec<String>,
 }
 
-/// Only a path on this site: `//evil.example` or `https://…` would send the user away.
+/// Only a path on this site: `//evil.example`, `https://…`, or a path with characters
+/// that browsers drop (`/\t/evil.example` becomes `//evil.example`) would send the user
+/// away.
 fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    if local { next } else { "/employees" }
+    let plain = !next
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    let local = next.starts_with('/') && !next.starts_with("//");
+    if plain && local { next } else { "/employees" }
 }
 
 fn is_setup_token(state: &AppState, candidate: &str) -> bool {
@@ -117,7 +122,7 @@ pub async fn submit(
         };
         render_with_status(&page, status)
     };
-    match state.throttle.check(&name, &address, Instant::now()) {
+    match state.throttle.begin(&name, &address, Instant::now()) {
         Verdict::Refused { retry_after } => {
             let minutes = retry_after.as_secs().div_ceil(60);
             let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
@@ -129,32 +134,43 @@ pub async fn submit(
         Ok(username) => state.store().find_user_by_name(username).await?,
         Err(_) => None,
     };
-    if !verify_in_background(form.password.clone(), user.clone()).await? {
-        state
-            .throttle
-            .record_failure(&name, &address, Instant::now());
-        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS, layout);
-    }
-    let Some(user) = user else {
+    let verified = verify_in_background(&state, form.password.clone(), user.clone()).await?;
+    let (true, Some(user)) = (verified, user) else {
         return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS, layout);
     };
-    state.throttle.record_success(&name);
+    state.throttle.succeeded(&name, &address);
     start_session(&state, &session, &user)?;
     Ok(see_other(safe_next(&form.next)))
 }
 
-/// Argon2 takes tens of milliseconds of CPU: off the async executor. A disabled
-/// account verifies like a wrong password, so the answer tells nothing more.
+/// Runs Argon2 (tens of milliseconds of CPU and 19 MiB each) off the async executor,
+/// a few at a time: a flood of sign-ins waits here instead of exhausting memory or the
+/// blocking threads the database calls need.
+async fn password_work<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WebError> {
+    let _permit = state
+        .password_work
+        .acquire()
+        .await
+        .map_err(|error| WebError::Internal(error.into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| WebError::Internal(error.into()))
+}
+
+/// A disabled account verifies like a wrong password, so the answer tells nothing more.
 async fn verify_in_background(
+    state: &AppState,
     password: String,
     user: Option<UserRecord>,
 ) -> Result<bool, WebError> {
-    tokio::task::spawn_blocking(move || {
+    password_work(state, move || {
         let stored = user.as_ref().map(|user| user.password_hash.as_str());
         password::verify(&password, stored) && user.is_some_and(|user| user.enabled)
     })
     .await
-    .map_err(|error| WebError::Internal(error.into()))
 }
 
 fn start_session(state: &AppState, session: &Session, user: &UserRecord) -> Result<(), WebError> {
@@ -198,10 +214,10 @@ async fn create_first_admin(
         };
         return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let hash = hash_in_background(password).await?;
+    let hash = hash_in_background(state, password).await?;
     let user = state
         .store()
-        .insert_user(username, hash, Role::Admin)
+        .insert_user(username.clone(), hash, Role::Admin, username.to_string())
         .await?;
     start_session(state, session, &user)?;
     FlashMessage::success(format!(
@@ -212,10 +228,12 @@ async fn create_first_admin(
     Ok(see_other("/admin/users"))
 }
 
-pub async fn hash_in_background(password: NewPassword) -> Result<String, WebError> {
-    tokio::task::spawn_blocking(move || password::hash(password.expose()))
-        .await
-        .map_err(|error| WebError::Internal(error.into()))?
+pub async fn hash_in_background(
+    state: &AppState,
+    password: NewPassword,
+) -> Result<String, WebError> {
+    password_work(state, move || password::hash(password.expose()))
+        .await?
         .map_err(|error| WebError::Internal(error.into()))
 }
 
@@ -236,6 +254,8 @@ mod tests {
             "//evil.example",
             "https://evil.example",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
             "",
             "javascript:x",
         ] {

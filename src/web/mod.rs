@@ -32,6 +32,8 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     /// Opens the first-administrator form while no account exists (see `login`).
     pub setup_token: String,
+    /// Password hashing in flight at once.
+    pub password_work: tokio::sync::Semaphore,
 }
 
 impl AppState {

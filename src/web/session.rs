@@ -122,9 +122,8 @@ fn has_claims_of_unknown_account(state: &AppState, session: &Session) -> bool {
     )
 }
 
-/// Every POST must carry the session's CSRF token, in the form body or, for forms that
-/// cannot put it there, in the query string. Anything else answers 403 and changes
-/// nothing.
+/// Every POST must carry the session's CSRF token in its form body (never the URL,
+/// which logs and Referer headers keep). Anything else answers 403 and changes nothing.
 pub async fn require_csrf_token(
     mut request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -153,10 +152,7 @@ pub async fn require_csrf_token(
     } else {
         None
     };
-    let provided = body
-        .as_deref()
-        .and_then(|bytes| field(bytes, CSRF_FIELD))
-        .or_else(|| field(request.query_string().as_bytes(), CSRF_FIELD));
+    let provided = body.as_deref().and_then(|bytes| field(bytes, CSRF_FIELD));
     let valid = match (expected, provided) {
         (Some(expected), Some(provided)) => {
             bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))

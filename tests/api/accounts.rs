@@ -108,15 +108,21 @@ async fn sign_in_returns_to_the_page_asked_for_and_never_leaves_the_site(backend
     let response = browser.post_form("/login", &fields).await;
     assert_eq!(response.headers()["location"], "/employees/new?x=1");
 
-    let mut other = app.anonymous();
-    other.open_login().await;
-    let fields = [
-        ("username", username(Role::Hr)),
-        ("password", PASSWORD),
-        ("next", "//evil.example/"),
-    ];
-    let response = other.post_form("/login", &fields).await;
-    assert_eq!(response.headers()["location"], "/employees");
+    for away in [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "https://evil.example/",
+    ] {
+        let mut other = app.anonymous();
+        other.open_login().await;
+        let fields = [
+            ("username", username(Role::Hr)),
+            ("password", PASSWORD),
+            ("next", away),
+        ];
+        let response = other.post_form("/login", &fields).await;
+        assert_eq!(response.headers()["location"], "/employees", "{away:?}");
+    }
 }
 
 async fn user_id(env: &TestEnv, role: Role) -> i64 {
@@ -242,6 +248,15 @@ async fn a_post_without_the_right_csrf_token_changes_nothing(backend: Backend) {
     let stolen = format!("{create}&csrf_token={}", other.csrf_token);
     assert_eq!(
         app.post_raw("/employees", stolen).await.status().as_u16(),
+        403
+    );
+    // Nor is a token in the address, which logs and Referer headers would keep.
+    let in_url = format!("/employees?csrf_token={}", app.csrf_token);
+    assert_eq!(
+        app.post_raw(&in_url, create.to_owned())
+            .await
+            .status()
+            .as_u16(),
         403
     );
 }

@@ -6,6 +6,8 @@ use crate::on_both_backends;
 on_both_backends!(
     each_write_leaves_exactly_its_audit_entry,
     the_audit_trail_cannot_be_changed_or_deleted,
+    a_reused_id_does_not_inherit_the_history_of_a_renamed_record,
+    account_changes_are_audited_without_secrets,
 );
 
 fn audit_count(env: &TestEnv) -> i64 {
@@ -21,7 +23,7 @@ async fn each_write_leaves_exactly_its_audit_entry(backend: Backend) {
     assert_eq!(audit_count(&env), 1);
     let created = env.database().count(
         "SELECT count(*) AS n FROM audit_events WHERE action = 'create' AND actor = 'hr-staff' \
-         AND employee_id = 'E-1' AND changes LIKE '%\"field\":\"email\",\"old\":null,\"new\":\"one@example.com\"%'",
+         AND subject = 'E-1' AND changes LIKE '%\"field\":\"email\",\"old\":null,\"new\":\"one@example.com\"%'",
     );
     assert_eq!(created, 1);
 
@@ -50,7 +52,7 @@ async fn each_write_leaves_exactly_its_audit_entry(backend: Backend) {
         .await;
     assert_eq!(audit_count(&env), 2);
     let update = env.database().count(
-        "SELECT count(*) AS n FROM audit_events WHERE action = 'update' AND employee_id = 'E-10' \
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'update' AND subject = 'E-10' \
          AND changes LIKE '%\"field\":\"employee_id\",\"old\":\"E-1\",\"new\":\"E-10\"%' \
          AND changes LIKE '%\"field\":\"job_title\",\"old\":null,\"new\":\"Payroll\"%' \
          AND changes NOT LIKE '%first_name%'",
@@ -116,6 +118,66 @@ async fn the_audit_trail_cannot_be_changed_or_deleted(backend: Backend) {
     }
     assert_eq!(
         db.count("SELECT count(*) AS n FROM audit_events WHERE actor = 'hr-staff'"),
+        1
+    );
+}
+
+async fn a_reused_id_does_not_inherit_the_history_of_a_renamed_record(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("E-1", "first@example.com").await;
+    let mut fields: Vec<(String, String)> = employee_form("E-2", "first@example.com")
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    fields.push(("version".into(), "1".into()));
+    app.follow(app.post_form("/employees/E-1", &fields).await)
+        .await;
+    app.add_employee("E-1", "second@example.com").await;
+
+    let reused = app.get_html("/employees/E-1/history").await;
+    assert_eq!(reused.matches("<strong>").count(), 1, "{reused}");
+    assert!(reused.contains("second@example.com") && !reused.contains("first@example.com"));
+    let renamed = app.get_html("/employees/E-2/history").await;
+    assert_eq!(renamed.matches("<strong>").count(), 2, "{renamed}");
+}
+
+async fn account_changes_are_audited_without_secrets(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let admin = app.browser(roster::domain::Role::Admin).await;
+    let added = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("username", "newbie"),
+                ("role", "viewer"),
+                ("password", "a secret password"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 303);
+    let id = env
+        .database()
+        .count("SELECT id AS n FROM users WHERE username = 'newbie'");
+    admin
+        .post_form(&format!("/admin/users/{id}/disable"), &[("x", "")])
+        .await;
+    admin
+        .post_form(
+            &format!("/admin/users/{id}/password"),
+            &[("password", "another secret one")],
+        )
+        .await;
+
+    let mut db = env.database();
+    let events = "SELECT count(*) AS n FROM audit_events WHERE subject_kind = 'account' AND subject = 'newbie' AND actor = 'admin'";
+    assert_eq!(db.count(events), 3);
+    assert_eq!(db.count("SELECT count(*) AS n FROM audit_events WHERE changes LIKE '%secret%' OR changes LIKE '%argon2%'"), 0);
+    assert_eq!(
+        db.count(&format!(
+            "{events} AND changes LIKE '%\"old\":\"enabled\",\"new\":\"disabled\"%'"
+        )),
         1
     );
 }

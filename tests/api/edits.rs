@@ -9,6 +9,8 @@ on_both_backends!(
     an_edit_cannot_take_another_records_email,
     removal_asks_first_then_frees_the_id_and_email,
     a_manager_cannot_be_removed_while_managing_others,
+    a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit_entry,
+    a_change_behind_the_apps_back_makes_an_open_edit_form_stale,
 );
 
 fn edit_fields(
@@ -183,4 +185,60 @@ async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
         .database()
         .count("SELECT count(*) AS n FROM audit_events");
     assert_eq!(before, 2, "the refused removal left no entry");
+}
+
+async fn a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit_entry(
+    backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("BOSS-1", "boss@example.com").await;
+    let mut report = employee_form("E-1", "one@example.com");
+    report.insert("manager_id", "BOSS-1".into());
+    app.follow(app.post_employee(&report).await).await;
+
+    let renamed = app
+        .post_form(
+            "/employees/BOSS-1",
+            &edit_fields(&employee_form("BOSS-2", "boss@example.com"), "1"),
+        )
+        .await;
+    assert_eq!(renamed.status().as_u16(), 303);
+
+    let mut db = env.database();
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM employees WHERE employee_id = 'E-1' AND manager_id = 'BOSS-2' AND version = 2"),
+        1
+    );
+    let history = app.get_html("/employees/E-1/history").await;
+    assert!(history.contains("<td>manager_id</td>"), "{history}");
+    assert!(history.contains("<td>BOSS-1</td>") && history.contains("<td>BOSS-2</td>"));
+    // A form opened before the rename can no longer put the old manager back.
+    let stale = app
+        .post_form("/employees/E-1", &edit_fields(&report, "1"))
+        .await;
+    assert_eq!(stale.status().as_u16(), 409);
+}
+
+async fn a_change_behind_the_apps_back_makes_an_open_edit_form_stale(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("E-1", "one@example.com").await;
+    let form = app.get_html("/employees/E-1/edit").await;
+    let version = field_value(&form, "version").unwrap();
+
+    env.database()
+        .execute("UPDATE employees SET job_title = 'Set by a script' WHERE employee_id = 'E-1'");
+
+    let mut mine = employee_form("E-1", "one@example.com");
+    mine.insert("first_name", "Mine".into());
+    let response = app
+        .post_form("/employees/E-1", &edit_fields(&mine, &version))
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees WHERE job_title = 'Set by a script' AND first_name = 'Ann'"),
+        1,
+        "the outside change survives"
+    );
 }

@@ -1,2 +1,3 @@
 DROP TABLE employees;
+DROP FUNCTION employees_next_version;
 DROP TABLE departments;

@@ -31,6 +31,22 @@ CREATE TABLE employees (
 );
 CREATE UNIQUE INDEX employees_email_key ON employees (lower(email));
 
+-- Every change makes a new version, also one by an outside tool or a cascade from a
+-- manager's new ID, so an edit form opened before it is refused as stale (no lost
+-- updates). The application sets the next version itself; this covers the rest.
+CREATE FUNCTION employees_next_version() RETURNS trigger AS $$
+BEGIN
+    IF NEW.version = OLD.version THEN
+        NEW.version := OLD.version + 1;
+        NEW.updated_at := now() AT TIME ZONE 'utc';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER employees_next_version BEFORE UPDATE ON employees
+    FOR EACH ROW EXECUTE FUNCTION employees_next_version();
+
 -- Prefix search (`q`) on each searchable column, case-insensitively.
 CREATE INDEX employees_first_name_prefix ON employees (lower(first_name) text_pattern_ops);
 CREATE INDEX employees_last_name_prefix ON employees (lower(last_name) text_pattern_ops);

@@ -38,6 +38,16 @@ CREATE TABLE employees (
 );
 CREATE UNIQUE INDEX employees_email_key ON employees (lower(email));
 
+-- Every change makes a new version, also one by an outside tool or a cascade from a
+-- manager's new ID, so an edit form opened before it is refused as stale (no lost
+-- updates). The application sets the next version itself; this covers the rest.
+CREATE TRIGGER employees_next_version AFTER UPDATE ON employees
+WHEN NEW.version = OLD.version
+BEGIN
+    UPDATE employees SET version = OLD.version + 1, updated_at = CURRENT_TIMESTAMP
+    WHERE id = NEW.id;
+END;
+
 -- Prefix search (`q`): SQLite's LIKE is case-insensitive for ASCII already.
 CREATE INDEX employees_first_name_prefix ON employees (first_name COLLATE NOCASE);
 CREATE INDEX employees_last_name_prefix ON employees (last_name COLLATE NOCASE);

@@ -16,21 +16,23 @@ CREATE TABLE users (
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
--- Who changed which record when, field by field. The application only ever appends;
+-- Who changed which record (an employee or an account) when, field by field. The application only ever appends;
 -- the triggers make that a property of the table, not just of the code.
 CREATE TABLE audit_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     occurred_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     actor TEXT NOT NULL,
     action TEXT NOT NULL CONSTRAINT audit_events_action_known CHECK (action IN ('create', 'update', 'delete')),
+    subject_kind TEXT NOT NULL CONSTRAINT audit_events_subject_kind_known CHECK (subject_kind IN ('employee', 'account')),
     -- The record's internal id, which survives a change of employee ID.
     record_id BIGINT NOT NULL,
-    employee_id TEXT NOT NULL,
+    -- Its employee ID or username at the time.
+    subject TEXT NOT NULL,
     -- JSON: [{"field": …, "old": …, "new": …}, …]
     changes TEXT NOT NULL
 );
-CREATE INDEX audit_events_record_id ON audit_events (record_id, id);
-CREATE INDEX audit_events_employee_id ON audit_events (employee_id, id);
+CREATE INDEX audit_events_record_id ON audit_events (subject_kind, record_id, id);
+CREATE INDEX audit_events_subject ON audit_events (subject_kind, subject, id);
 
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN
