@@ -302,7 +302,7 @@ async fn user_add_creates_an_account_that_can_sign_in(backend: Backend) {
         "short\n",
     );
     assert!(!weak.status.success());
-    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10"));
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 8"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
