@@ -1,0 +1,86 @@
+-- wrk script for scripts/bench: one scenario per run, chosen by ROSTER_MODE.
+--   create     POST a new employee with a unique ID      (expects 303)
+--   duplicate  POST an existing ID, mixed case + padding  (expects 409)
+--   list       GET a random page of the whole list        (expects 200)
+--   search     GET a 3-letter name prefix                 (expects 200)
+-- The session cookie and CSRF token come from a browser-like sign-in.
+
+local mode = os.getenv("ROSTER_MODE")
+local cookie = os.getenv("ROSTER_COOKIE")
+local csrf = os.getenv("ROSTER_CSRF")
+local seeded = tonumber(os.getenv("ROSTER_SEEDED"))
+local run_tag = os.getenv("ROSTER_RUN")
+local names = {}
+for name in string.gmatch(os.getenv("ROSTER_NAMES"), "[^,]+") do
+  table.insert(names, name)
+end
+
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses = {}
+  counter = 0
+  math.randomseed(os.time() * 1000 + id)
+end
+
+-- A fresh, valid address per request, so that only the ID is the duplicate.
+function id_of_thread()
+  return id .. "-" .. counter
+end
+
+local form_headers = {
+  ["Content-Type"] = "application/x-www-form-urlencoded",
+}
+
+function request()
+  counter = counter + 1
+  form_headers["Cookie"] = cookie
+  if mode == "create" then
+    local id = string.format("W%s-%d-%d", run_tag, id, counter)
+    local body = "csrf_token=" .. csrf .. "&employee_id=" .. id
+      .. "&first_name=Load&last_name=Test&email=" .. string.lower(id)
+      .. "%40bench.example&hire_date=2024-01-01"
+    return wrk.format("POST", "/employees", form_headers, body)
+  elseif mode == "duplicate" then
+    local n = math.random(1, seeded)
+    local id = string.format("++e-%06d+", n) -- "  e-000042 ": padded, lower case
+    local body = "csrf_token=" .. csrf .. "&employee_id=" .. id
+      .. "&first_name=Dup&last_name=Licate&email=dup-" .. run_tag .. "-" .. id_of_thread() .. "%40bench.example"
+      .. "&hire_date=2024-01-01"
+    return wrk.format("POST", "/employees", form_headers, body)
+  elseif mode == "list" then
+    local pages = math.floor(seeded / 50)
+    return wrk.format("GET", "/employees?page=" .. math.random(1, pages), { ["Cookie"] = cookie })
+  else
+    local name = names[math.random(1, #names)]
+    return wrk.format("GET", "/employees?q=" .. string.sub(name, 1, 3), { ["Cookie"] = cookie })
+  end
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(total) do
+    table.insert(parts, string.format('"%d": %d', status, count))
+  end
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format(
+    'ROSTER_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+      .. '"max_us": %d, "socket_errors": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, errors, table.concat(parts, ", ")))
+end
