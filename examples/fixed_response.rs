@@ -11,9 +11,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:18999".into());
     HttpServer::new(|| {
         App::new().default_service(web::to(|| async {
-            HttpResponse::Ok()
-                .content_type("text/plain")
-                .body("ok\n")
+            HttpResponse::Ok().content_type("text/plain").body("ok\n")
         }))
     })
     .bind(address)?
