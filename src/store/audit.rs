@@ -115,6 +115,12 @@ impl AuditEvent {
     }
 }
 
+/// Field changes as stored: a JSON array of `{field, old, new}`.
+pub(super) fn encode(changes: &[FieldChange]) -> String {
+    // A Vec of plain strings always serializes.
+    serde_json::to_string(changes).unwrap_or_else(|_| "[]".into())
+}
+
 pub(super) fn record(
     conn: &mut DbConnection,
     actor: &str,
@@ -122,8 +128,7 @@ pub(super) fn record(
     subject: Subject<'_>,
     changes: &[FieldChange],
 ) -> Result<(), StoreError> {
-    let changes =
-        serde_json::to_string(changes).map_err(|error| StoreError::Unavailable(error.into()))?;
+    let changes = encode(changes);
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::actor.eq(actor),

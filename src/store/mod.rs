@@ -5,6 +5,7 @@
 mod audit;
 mod connection;
 mod employees;
+mod page_map;
 mod schema;
 mod users;
 
@@ -78,6 +79,7 @@ fn is_connection_lost(error: &DieselError) -> bool {
 pub struct Store {
     pool: Pool,
     calls: Arc<AtomicU64>,
+    page_map: Arc<page_map::PageMap>,
 }
 
 impl Store {
@@ -93,6 +95,7 @@ impl Store {
         Ok(Self {
             pool,
             calls: Arc::new(AtomicU64::new(0)),
+            page_map: Arc::default(),
         })
     }
 
@@ -126,8 +129,10 @@ impl Store {
     }
 
     pub async fn insert_employee(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
-        self.run(move |conn| employees::insert(conn, &new, &actor))
-            .await
+        let inserted = self
+            .run(move |conn| employees::insert(conn, &new, &actor))
+            .await;
+        self.written(inserted)
     }
 
     /// Returns the record as it was before.
@@ -138,8 +143,10 @@ impl Store {
         new: NewEmployee,
         actor: String,
     ) -> Result<EmployeeRecord, StoreError> {
-        self.run(move |conn| employees::update(conn, &current, version, &new, &actor))
-            .await
+        let updated = self
+            .run(move |conn| employees::update(conn, &current, version, &new, &actor))
+            .await;
+        self.written(updated)
     }
 
     /// Returns the record as it was.
@@ -149,8 +156,10 @@ impl Store {
         version: i32,
         actor: String,
     ) -> Result<EmployeeRecord, StoreError> {
-        self.run(move |conn| employees::delete(conn, &employee_id, version, &actor))
-            .await
+        let deleted = self
+            .run(move |conn| employees::delete(conn, &employee_id, version, &actor))
+            .await;
+        self.written(deleted)
     }
 
     pub async fn employee_history(
@@ -213,7 +222,47 @@ impl Store {
     }
 
     pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {
-        self.run(move |conn| employees::list(conn, &query)).await
+        if !query.is_plain() {
+            return self
+                .run(move |conn| employees::filtered_page(conn, &query))
+                .await;
+        }
+        for _ in 0..2 {
+            let ids = self.page_map_ids().await?;
+            let page_query = query.clone();
+            let page = self
+                .run(move |conn| employees::plain_page(conn, &page_query, &ids))
+                .await?;
+            match page {
+                Some(page) => return Ok(page),
+                None => self.page_map.invalidate(),
+            }
+        }
+        // Records keep arriving faster than the map is rebuilt: the exact path, uncounted.
+        self.run(move |conn| employees::filtered_page(conn, &query))
+            .await
+    }
+
+    async fn page_map_ids(&self) -> Result<Arc<Vec<i64>>, StoreError> {
+        if let Some(ids) = self.page_map.fresh() {
+            return Ok(ids);
+        }
+        let _rebuilding = self.page_map.rebuilding.lock().await;
+        if let Some(ids) = self.page_map.fresh() {
+            return Ok(ids);
+        }
+        let generation = self.page_map.generation();
+        let ids = Arc::new(self.run(employees::ids_newest_first).await?);
+        self.page_map.keep(Arc::clone(&ids), generation);
+        Ok(ids)
+    }
+
+    /// After any write to employees: the next list rebuilds the page map.
+    fn written<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_ok() {
+            self.page_map.invalidate();
+        }
+        result
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {

@@ -6,6 +6,7 @@ on_both_backends!(
     search_matches_the_start_of_id_name_or_email_ignoring_case,
     an_unknown_or_malformed_employee_id_is_not_found,
     malformed_list_parameters_are_a_clear_bad_request,
+    a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep,
 );
 
 /// Rows as an outside tool would write them: only the contract's five columns.
@@ -137,4 +138,30 @@ async fn probes_and_the_stylesheet_answer_without_a_session() {
     assert_eq!(page.headers()["referrer-policy"], "same-origin");
     let policy = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"));
+}
+
+async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep(
+    backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    seed(&env, 120);
+
+    let first = app.get_html("/employees?q=FIRST").await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("More than 50 employees found"), "{first}");
+    assert!(first.contains("rel=\"next\""));
+    let last = app.get_html("/employees?q=first&page=3").await;
+    assert_eq!(rows(&last), 20);
+    assert!(last.contains("120 employees found"), "{last}");
+    assert!(!last.contains("rel=\"next\""));
+
+    let oldest = app.get_html("/employees?sort=oldest&page=3").await;
+    assert_eq!(rows(&oldest), 20);
+    assert!(oldest.contains(">S-101</a>") && oldest.contains(">S-120</a>"));
+    assert!(
+        oldest.find(">S-101</a>") < oldest.find(">S-120</a>"),
+        "oldest first"
+    );
+    assert!(oldest.contains("Page 3 of 3"));
 }

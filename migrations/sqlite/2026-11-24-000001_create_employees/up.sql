@@ -48,8 +48,10 @@ BEGIN
     WHERE id = NEW.id;
 END;
 
--- Prefix search (`q`): SQLite's LIKE is case-insensitive for ASCII already.
+-- Prefix search (`q`): SQLite's LIKE ignores ASCII case, and uses NOCASE indexes.
+CREATE INDEX employees_employee_id_prefix ON employees (employee_id COLLATE NOCASE);
 CREATE INDEX employees_first_name_prefix ON employees (first_name COLLATE NOCASE);
 CREATE INDEX employees_last_name_prefix ON employees (last_name COLLATE NOCASE);
+CREATE INDEX employees_email_prefix ON employees (email COLLATE NOCASE);
 CREATE INDEX employees_department_id ON employees (department_id);
 CREATE INDEX employees_manager_id ON employees (manager_id);
