@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 use super::{IndexBackend, IndexError};
 
 struct Slot {
-    value: String,
+    /// Boxed, not `String`: a quarter less memory for an index of 200,000 claims.
+    value: Box<str>,
     expires_at: Option<Instant>,
 }
 
 impl Slot {
     fn permanent(value: &str) -> Self {
         Self {
-            value: value.to_owned(),
+            value: value.into(),
             expires_at: None,
         }
     }
@@ -27,13 +28,13 @@ impl Slot {
 /// may live in memory. Same semantics as the Valkey commands it stands in for.
 #[derive(Default)]
 pub struct MemoryIndex {
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<HashMap<Box<str>, Slot>>,
     built: AtomicBool,
     counters: Mutex<HashMap<String, u64>>,
 }
 
 impl MemoryIndex {
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Slot>> {
         // A panic while holding the lock cannot leave a slot half-written: every
         // critical section below is a single map operation.
         self.slots
@@ -54,13 +55,13 @@ impl IndexBackend for MemoryIndex {
         Ok(keys
             .iter()
             .map(|key| match slots.get(*key) {
-                Some(slot) if slot.is_live(now) => Some(slot.value.clone()),
+                Some(slot) if slot.is_live(now) => Some(slot.value.to_string()),
                 _ => {
                     let slot = Slot {
-                        value: token.to_owned(),
+                        value: token.into(),
                         expires_at: Some(now + ttl),
                     };
-                    slots.insert((*key).to_owned(), slot);
+                    slots.insert((*key).into(), slot);
                     None
                 }
             })
@@ -78,9 +79,9 @@ impl IndexBackend for MemoryIndex {
         for key in keys {
             let ours_or_free = slots
                 .get(*key)
-                .is_none_or(|slot| expected.contains(&slot.value.as_str()) || !slot.is_live(now));
+                .is_none_or(|slot| expected.contains(&&*slot.value) || !slot.is_live(now));
             if ours_or_free {
-                slots.insert((*key).to_owned(), Slot::permanent(value));
+                slots.insert((*key).into(), Slot::permanent(value));
             }
         }
         Ok(())
@@ -89,7 +90,7 @@ impl IndexBackend for MemoryIndex {
     async fn release(&self, keys: &[&str], token: &str) -> Result<(), IndexError> {
         let mut slots = self.slots();
         for key in keys {
-            if slots.get(*key).is_some_and(|slot| slot.value == token) {
+            if slots.get(*key).is_some_and(|slot| &*slot.value == token) {
                 slots.remove(*key);
             }
         }
@@ -99,7 +100,7 @@ impl IndexBackend for MemoryIndex {
     async fn publish(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         let mut slots = self.slots();
         for (key, value) in entries {
-            slots.insert(key.clone(), Slot::permanent(value));
+            slots.insert(key.as_str().into(), Slot::permanent(value));
         }
         Ok(())
     }
@@ -108,27 +109,36 @@ impl IndexBackend for MemoryIndex {
         let now = Instant::now();
         let mut slots = self.slots();
         for (key, value) in entries {
-            if slots.get(key).is_none_or(|slot| !slot.is_live(now)) {
-                slots.insert(key.clone(), Slot::permanent(value));
+            if slots
+                .get(key.as_str())
+                .is_none_or(|slot| !slot.is_live(now))
+            {
+                slots.insert(key.as_str().into(), Slot::permanent(value));
             }
         }
         Ok(())
     }
 
-    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
-        Ok(self
-            .slots()
-            .iter()
-            .filter(|(_, slot)| slot.expires_at.is_none())
-            .map(|(key, slot)| (key.clone(), slot.value.clone()))
-            .collect())
+    async fn for_each_confirmed(
+        &self,
+        visit: &mut (dyn FnMut(&str, &str) + Send),
+    ) -> Result<(), IndexError> {
+        for (key, slot) in self.slots().iter() {
+            if slot.expires_at.is_none() {
+                visit(key, &slot.value);
+            }
+        }
+        Ok(())
     }
 
     async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         let mut slots = self.slots();
         for (key, value) in entries {
-            if slots.get(key).is_some_and(|slot| &slot.value == value) {
-                slots.remove(key);
+            if slots
+                .get(key.as_str())
+                .is_some_and(|slot| *slot.value == **value)
+            {
+                slots.remove(key.as_str());
             }
         }
         Ok(())

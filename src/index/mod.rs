@@ -20,7 +20,7 @@ pub use memory::MemoryIndex;
 pub use valkey::ValkeyIndex;
 
 use crate::domain::{EmployeeId, Field, WorkEmail};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 const ID_KEY_PREFIX: &str = "roster:employee_id:";
 const EMAIL_KEY_PREFIX: &str = "roster:email:";
@@ -37,6 +37,36 @@ const RESERVATION_TTL: Duration = Duration::from_secs(10);
 /// last guard, as the Valkey client's own timeouts are shorter.
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// Records read from the database per step of a rebuild.
+const REBUILD_PAGE: i64 = 5_000;
+
+/// Where a rebuild reads every record's claims: the database, in id order.
+pub trait ClaimSource: Sync {
+    /// Up to `limit` records with an id above `after`, as (id, employee ID, e-mail).
+    fn claims_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, String, String)>, StoreError>> + Send;
+}
+
+impl ClaimSource for Store {
+    async fn claims_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        Store::claims_after(self, after, limit).await
+    }
+}
+
+/// A claim's identity in 8 bytes, for comparing a whole index with the database.
+fn fingerprint(key: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (key, value).hash(&mut hasher);
+    hasher.finish()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -81,8 +111,12 @@ pub trait IndexBackend: Send + Sync {
         &self,
         entries: &[(String, String)],
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
-    /// Every confirmed claim (key and record), pending reservations left out.
-    fn confirmed(&self) -> impl Future<Output = Result<Vec<(String, String)>, IndexError>> + Send;
+    /// Calls `visit` with every confirmed claim (key and record), pending reservations
+    /// left out; streams, so that a large index is never copied whole.
+    fn for_each_confirmed(
+        &self,
+        visit: &mut (dyn FnMut(&str, &str) + Send),
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
     /// `DELIFEQ key value` for each entry.
     fn remove(
         &self,
@@ -136,8 +170,11 @@ impl IndexBackend for AnyIndex {
     async fn publish_missing(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         dispatch!(self, index => index.publish_missing(entries))
     }
-    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
-        dispatch!(self, index => index.confirmed())
+    async fn for_each_confirmed(
+        &self,
+        visit: &mut (dyn FnMut(&str, &str) + Send),
+    ) -> Result<(), IndexError> {
+        dispatch!(self, index => index.for_each_confirmed(visit))
     }
     async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {
         dispatch!(self, index => index.remove(entries))
@@ -448,14 +485,12 @@ impl DuplicateIndex {
     }
 
     /// Makes the index match the database, then marks it ready.
-    pub async fn rebuild(&self, store: &Store) -> anyhow::Result<usize> {
+    pub async fn rebuild(&self, source: &impl ClaimSource) -> anyhow::Result<usize> {
         self.set_state(IndexState::Rebuilding);
         // The snapshot below covers every write missed so far; later ones are published
         // as they commit (see `confirm`).
         self.missed_writes.store(false, Ordering::Release);
-        let claims = store.all_claims().await?;
-        let count = claims.len();
-        self.rebuild_from(claims).await?;
+        let count = self.rebuild_from(source).await?;
         self.rebuilds.fetch_add(1, Ordering::Relaxed);
         self.set_state(IndexState::Ready);
         Ok(count)
@@ -466,27 +501,48 @@ impl DuplicateIndex {
     /// The index is read before the database: a claim seen confirmed was committed
     /// before the snapshot, so if the snapshot lacks it the record was removed or
     /// changed. The removal compares the value, and a stale key cannot be re-claimed
-    /// meanwhile (it reads as taken), so no live claim is ever deleted.
-    async fn rebuild_from(&self, claims: Vec<(String, String)>) -> Result<(), IndexError> {
-        let indexed = self.backend.confirmed().await?;
-        let entries: Vec<(String, String)> = claims
-            .into_iter()
-            .flat_map(|(id, email)| {
-                let claims = Claims::of(&id, &email.trim().to_lowercase());
-                claims.keys.map(|key| (key, id.clone()))
+    /// meanwhile (it reads as taken), so no live claim is ever deleted. Claims are
+    /// compared by fingerprint and read in pages, so memory stays small.
+    async fn rebuild_from(&self, source: &impl ClaimSource) -> anyhow::Result<usize> {
+        let mut before = HashSet::new();
+        self.backend
+            .for_each_confirmed(&mut |key, value| {
+                before.insert(fingerprint(key, value));
             })
-            .collect();
-        self.backend.publish(&entries).await?;
-        let current: HashSet<&(String, String)> = entries.iter().collect();
-        let stale: Vec<(String, String)> = indexed
-            .into_iter()
-            .filter(|entry| !current.contains(entry))
-            .collect();
-        if !stale.is_empty() {
+            .await?;
+        let mut current = HashSet::with_capacity(before.len());
+        let (mut after, mut count) = (0, 0);
+        loop {
+            let page = source.claims_after(after, REBUILD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.0;
+            count += page.len();
+            let entries: Vec<(String, String)> = page
+                .iter()
+                .flat_map(|(_, id, email)| {
+                    Claims::of(id, &email.trim().to_lowercase())
+                        .keys
+                        .map(|key| (key, id.clone()))
+                })
+                .collect();
+            current.extend(entries.iter().map(|(key, value)| fingerprint(key, value)));
+            self.backend.publish(&entries).await?;
+        }
+        let gone: HashSet<u64> = before.difference(&current).copied().collect();
+        if !gone.is_empty() {
+            let mut stale = Vec::new();
+            self.backend
+                .for_each_confirmed(&mut |key, value| {
+                    if gone.contains(&fingerprint(key, value)) {
+                        stale.push((key.to_owned(), value.to_owned()));
+                    }
+                })
+                .await?;
             log::info!("duplicate index: removing {} stale claims", stale.len());
             self.backend.remove(&stale).await?;
         }
-        self.backend.mark_built().await
+        self.backend.mark_built().await?;
+        Ok(count)
     }
 
     /// Watches the index for the life of the process: builds it when it is not built
@@ -519,6 +575,23 @@ impl DuplicateIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The database a unit test's rebuild reads: its records, in id order.
+    impl ClaimSource for Vec<(i64, String, String)> {
+        async fn claims_after(
+            &self,
+            after: i64,
+            limit: i64,
+        ) -> Result<Vec<(i64, String, String)>, StoreError> {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            Ok(self
+                .iter()
+                .filter(|c| c.0 > after)
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+    }
 
     fn ready_memory_index() -> DuplicateIndex {
         let index = DuplicateIndex::new(AnyIndex::Memory(MemoryIndex::default()));
@@ -596,10 +669,8 @@ mod tests {
         let reservation = index.reserve(&gone, &gone_email, None).await.unwrap();
         index.confirm(reservation, &gone, None).await;
 
-        index
-            .rebuild_from(vec![("E-2".into(), " B@X.io".into())])
-            .await
-            .unwrap();
+        let database = vec![(2, "E-2".to_owned(), " B@X.io".to_owned())];
+        index.rebuild_from(&database).await.unwrap();
 
         assert!(index.reserve(&gone, &gone_email, None).await.is_ok());
         let (kept, kept_email) = claims("E-2", "b@x.io");

@@ -169,8 +169,10 @@ impl IndexBackend for ValkeyIndex {
         self.set_each(entries, &["NX"]).await
     }
 
-    async fn confirmed(&self) -> Result<Vec<(String, String)>, IndexError> {
-        let mut confirmed = Vec::new();
+    async fn for_each_confirmed(
+        &self,
+        visit: &mut (dyn FnMut(&str, &str) + Send),
+    ) -> Result<(), IndexError> {
         for pattern in [format!("{ID_KEY_PREFIX}*"), format!("{EMAIL_KEY_PREFIX}*")] {
             let mut cursor = 0u64;
             loop {
@@ -186,11 +188,11 @@ impl IndexBackend for ValkeyIndex {
                     let mut values = redis::pipe();
                     values.cmd("MGET").arg(&keys);
                     let (values,): (Vec<Option<String>>,) = self.run(&values).await?;
-                    confirmed.extend(keys.into_iter().zip(values).filter_map(|(key, value)| {
-                        value
-                            .filter(|value| !value.starts_with(PENDING_PREFIX))
-                            .map(|value| (key, value))
-                    }));
+                    for (key, value) in keys.iter().zip(values) {
+                        if let Some(value) = value.filter(|v| !v.starts_with(PENDING_PREFIX)) {
+                            visit(key, &value);
+                        }
+                    }
                 }
                 if next == 0 {
                     break;
@@ -198,7 +200,7 @@ impl IndexBackend for ValkeyIndex {
                 cursor = next;
             }
         }
-        Ok(confirmed)
+        Ok(())
     }
 
     async fn remove(&self, entries: &[(String, String)]) -> Result<(), IndexError> {

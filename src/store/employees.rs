@@ -583,10 +583,17 @@ pub(super) fn ids_newest_first(conn: &mut DbConnection) -> Result<Vec<i64>, Stor
         .load(conn)?)
 }
 
-/// Every record's claims, for rebuilding the duplicate index.
-pub(super) fn all_claims(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+/// Records' claims in id order, a page at a time, for rebuilding the duplicate index.
+pub(super) fn claims_after(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
     Ok(employees::table
-        .select((employees::employee_id, employees::email))
+        .filter(employees::id.gt(after))
+        .order(employees::id.asc())
+        .limit(limit)
+        .select((employees::id, employees::employee_id, employees::email))
         .load(conn)?)
 }
 

@@ -80,6 +80,9 @@ pub struct Store {
     pool: Pool,
     calls: Arc<AtomicU64>,
     page_map: Arc<page_map::PageMap>,
+    /// As many calls in flight as the pool has connections: more would only park
+    /// blocking threads on the pool, each with memory of its own.
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -92,10 +95,12 @@ impl Store {
         })?;
         connection::run_migrations(&mut connection)?;
         drop(connection);
+        let gate = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         Ok(Self {
             pool,
             calls: Arc::new(AtomicU64::new(0)),
             page_map: Arc::default(),
+            gate,
         })
     }
 
@@ -109,6 +114,11 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|error| StoreError::Unavailable(error.into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = pool
@@ -269,8 +279,14 @@ impl Store {
         self.run(employees::departments).await
     }
 
-    /// Every record's employee ID and e-mail, for rebuilding the duplicate index.
-    pub async fn all_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
-        self.run(employees::all_claims).await
+    /// Up to `limit` records after `after` in id order, as (id, employee ID, e-mail),
+    /// for rebuilding the duplicate index page by page.
+    pub async fn claims_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        self.run(move |conn| employees::claims_after(conn, after, limit))
+            .await
     }
 }
