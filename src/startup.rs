@@ -11,7 +11,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{Condition, DefaultHeaders, Logger};
 use actix_web::{App, HttpServer, web};
 use actix_web_flash_messages::FlashMessagesFramework;
 use actix_web_flash_messages::storage::CookieMessageStore;
@@ -105,6 +105,8 @@ impl Application {
             FlashMessagesFramework::builder(CookieMessageStore::builder(key.clone()).build())
                 .build();
         let secure_cookies = settings.secure_cookies;
+        let log_requests =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let policy = state.session_policy;
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -121,11 +123,14 @@ impl Application {
                 .build();
             App::new()
                 .wrap(security_headers())
-                .wrap(
+                // Only when access lines would be printed: the logger costs time on
+                // every request even when its output is filtered away.
+                .wrap(Condition::new(
+                    log_requests,
                     Logger::new("%s %r %Dms")
                         .exclude("/healthz")
                         .exclude("/readyz"),
-                )
+                ))
                 .app_data(state.clone())
                 .app_data(
                     web::FormConfig::default()

@@ -550,15 +550,22 @@ pub(super) fn filtered_page(
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let page = list.page.max(1);
     let query = filtered(list, sqlite);
-    let ordered = match list.sort {
-        SortOrder::Newest => query.order(employees::id.desc()),
-        SortOrder::Oldest => query.order(employees::id.asc()),
-        SortOrder::Name => query.order((
+    // For a search, `id + 0` keeps the planners from walking the id index and
+    // filtering row by row: they expect a match every few rows, but matches can sit
+    // far from the newest records, and then that walk reads most of the table. The
+    // prefix indexes find the matches; a top-N sort orders them.
+    let order_key = employees::id + 0;
+    let ordered = match (list.sort, list.search.is_some()) {
+        (SortOrder::Newest, true) => query.order(order_key.desc()),
+        (SortOrder::Oldest, true) => query.order(order_key.asc()),
+        (SortOrder::Newest, false) => query.order(employees::id.desc()),
+        (SortOrder::Oldest, false) => query.order(employees::id.asc()),
+        (SortOrder::Name, _) => query.order((
             employees::last_name.asc(),
             employees::first_name.asc(),
             employees::id.asc(),
         )),
-        SortOrder::EmployeeId => query.order(employees::employee_id.asc()),
+        (SortOrder::EmployeeId, _) => query.order(employees::employee_id.asc()),
     };
     let mut employees: Vec<EmployeeRecord> = ordered
         .select(employees::all_columns)
