@@ -105,6 +105,8 @@ impl Application {
             FlashMessagesFramework::builder(CookieMessageStore::builder(key.clone()).build())
                 .build();
         let secure_cookies = settings.secure_cookies;
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let blocking_threads_per_worker = store.pool_size().div_ceil(workers).max(2);
         let log_requests =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let policy = state.session_policy;
@@ -156,6 +158,11 @@ impl Application {
                         .configure(pages),
                 )
         })
+        // Each worker has its own blocking pool (512 threads by default); the database
+        // calls they run are bounded by the connection pool anyway, and every idle
+        // thread keeps a malloc arena: no more threads than connections.
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads_per_worker)
         .listen(listener)?
         .run();
         Ok(Self {

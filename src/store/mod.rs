@@ -104,6 +104,11 @@ impl Store {
         })
     }
 
+    /// Connections in the pool: more database work than this cannot run at once.
+    pub fn pool_size(&self) -> usize {
+        self.pool.max_size() as usize
+    }
+
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
