@@ -332,7 +332,7 @@ impl DuplicateIndex {
     /// a ready index; otherwise the database decides. `owner` is the record being
     /// edited, if any: what it already holds is no clash.
     pub async fn reserve(
-        &self,
+        self: &Arc<Self>,
         id: &EmployeeId,
         email: &WorkEmail,
         owner: Option<&EmployeeId>,
@@ -374,15 +374,22 @@ impl DuplicateIndex {
                 token: Some(token),
             });
         };
-        let claimed: Vec<&str> = keys
+        let claimed: Vec<String> = keys
             .iter()
             .zip(&holders)
             .filter(|(_, holder)| holder.is_none())
-            .map(|(key, _)| *key)
+            .map(|(key, _)| (*key).to_owned())
             .collect();
         if !claimed.is_empty() {
-            self.call("release", self.backend.release(&claimed, &token))
-                .await;
+            // The answer does not wait for it: until it lands (or, failing that, the
+            // reservation expires) the key only reads as "being added right now".
+            let index = Arc::clone(self);
+            tokio::spawn(async move {
+                let claimed: Vec<&str> = claimed.iter().map(String::as_str).collect();
+                index
+                    .call("release", index.backend.release(&claimed, &token))
+                    .await;
+            });
         }
         self.rejections.fetch_add(1, Ordering::Relaxed);
         Err(Clash {
@@ -593,8 +600,10 @@ mod tests {
         }
     }
 
-    fn ready_memory_index() -> DuplicateIndex {
-        let index = DuplicateIndex::new(AnyIndex::Memory(MemoryIndex::default()));
+    fn ready_memory_index() -> Arc<DuplicateIndex> {
+        let index = Arc::new(DuplicateIndex::new(
+            AnyIndex::Memory(MemoryIndex::default()),
+        ));
         index.set_state(IndexState::Ready);
         index
     }
@@ -643,7 +652,14 @@ mod tests {
         let (new_id, _) = claims("E-2", "x@x.io");
         assert!(index.reserve(&new_id, &email, None).await.is_err());
         let (_, new_email) = claims("E-9", "new@x.io");
-        assert!(index.reserve(&new_id, &new_email, None).await.is_ok());
+        // The release runs on a task of its own; give it its turn.
+        for _ in 0..100 {
+            if index.reserve(&new_id, &new_email, None).await.is_ok() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the key claimed by the rejected reservation was never released");
     }
 
     #[tokio::test]

@@ -491,6 +491,10 @@ fn filtered(list: &ListQuery, sqlite: bool) -> employees::BoxedQuery<'static, Mu
 }
 
 impl ListQuery {
+    pub(super) fn is_first_page_of_newest_search(&self) -> bool {
+        self.search.is_some() && self.sort == SortOrder::Newest && self.page <= 1
+    }
+
     /// The whole list in id order: served from the page map, without OFFSET or count.
     pub(super) fn is_plain(&self) -> bool {
         self.search.is_none()
@@ -597,6 +601,33 @@ pub(super) fn filtered_page(
         total: None,
         has_next,
     })
+}
+
+/// Page 1 of a newest-first search, looked for among the newest records only (an
+/// index range scan, cheap when matches are common); `None` when that window holds
+/// fewer than a page of matches, and the search must go through the prefix indexes.
+pub(super) fn search_newest_window(
+    conn: &mut DbConnection,
+    list: &ListQuery,
+    floor: i64,
+) -> Result<Option<EmployeePage>, StoreError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let mut employees: Vec<EmployeeRecord> = filtered(list, sqlite)
+        .filter(employees::id.ge(floor))
+        .order(employees::id.desc())
+        .limit(PAGE_SIZE + 1)
+        .select(employees::all_columns)
+        .load(conn)?;
+    if (employees.len() as i64) <= PAGE_SIZE {
+        return Ok(None);
+    }
+    employees.truncate(PAGE_SIZE as usize);
+    Ok(Some(EmployeePage {
+        employees,
+        page: 1,
+        total: None,
+        has_next: true,
+    }))
 }
 
 /// Every record's id, newest first: the page map of the whole list.

@@ -7,6 +7,7 @@ on_both_backends!(
     an_unknown_or_malformed_employee_id_is_not_found,
     malformed_list_parameters_are_a_clear_bad_request,
     a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep,
+    a_search_over_many_records_finds_the_newest_matches_wherever_they_are,
 );
 
 /// Rows as an outside tool would write them: only the contract's five columns.
@@ -164,4 +165,23 @@ async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_d
         "oldest first"
     );
     assert!(oldest.contains("Page 3 of 3"));
+}
+
+async fn a_search_over_many_records_finds_the_newest_matches_wherever_they_are(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    seed(&env, 2_100);
+
+    // Common: the newest records hold a page of matches.
+    let common = app.get_html("/employees?q=first").await;
+    assert_eq!(rows(&common), 50);
+    assert!(
+        common.find(">S-2100</a>") < common.find(">S-2051</a>"),
+        "{common}"
+    );
+    assert!(!common.contains(">S-2050</a>"));
+    // Rare and old: found beyond the newest records.
+    let rare = app.get_html("/employees?q=s-00").await;
+    assert_eq!(rows(&rare), 9, "{rare}");
+    assert!(rare.contains("9 employees found"));
 }
