@@ -201,6 +201,10 @@ impl Store {
             .await
     }
 
+    pub async fn find_user(&self, id: i64) -> Result<UserRecord, StoreError> {
+        self.run(move |conn| users::find(conn, id)).await
+    }
+
     pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.run(users::all).await
     }

@@ -201,13 +201,7 @@ pub async fn reset_password(
 ) -> Result<HttpResponse, WebError> {
     require_admin(&user)?;
     let id = id.into_inner();
-    let target = state
-        .store()
-        .users()
-        .await?
-        .into_iter()
-        .find(|candidate| candidate.id == id)
-        .ok_or(WebError::NotFound)?;
+    let target = state.store().find_user(id).await?;
     let username = Username::parse(&target.username).map_err(|_| WebError::NotFound)?;
     let password = match NewPassword::parse(&form.password, &username) {
         Ok(password) => password,

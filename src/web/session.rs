@@ -19,7 +19,6 @@ use crate::auth::{CurrentUser, SessionClaims};
 
 const CSRF_KEY: &str = "csrf";
 const CLAIMS_KEY: &str = "claims";
-pub const CSRF_FIELD: &str = "csrf_token";
 /// Largest form body read for its CSRF token (the form extractor's own limit).
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -152,7 +151,7 @@ pub async fn require_csrf_token(
     } else {
         None
     };
-    let provided = body.as_deref().and_then(|bytes| field(bytes, CSRF_FIELD));
+    let provided = body.as_deref().and_then(csrf_field);
     let valid = match (expected, provided) {
         (Some(expected), Some(provided)) => {
             bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))
@@ -173,11 +172,17 @@ pub async fn require_csrf_token(
         .map(ServiceResponse::map_into_left_body)
 }
 
-fn field(urlencoded: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(urlencoded)
+/// Only the token: the other fields are skipped, not copied (the handler parses the
+/// form itself).
+#[derive(serde::Deserialize)]
+struct TokenField {
+    csrf_token: Option<String>,
+}
+
+fn csrf_field(urlencoded: &[u8]) -> Option<String> {
+    serde_urlencoded::from_bytes::<TokenField>(urlencoded)
         .ok()?
-        .into_iter()
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .csrf_token
 }
 
 /// The signed-in user, as the guard found them.
