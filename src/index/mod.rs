@@ -60,6 +60,19 @@ impl ClaimSource for Store {
     }
 }
 
+/// Runs one index call under the deadline.
+async fn within_deadline<T>(
+    call: impl Future<Output = Result<T, IndexError>>,
+) -> Result<T, IndexError> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(IndexError::Unavailable(format!(
+                "no answer within {CALL_TIMEOUT:?}"
+            )))
+        })
+}
+
 /// A claim's identity in 8 bytes, for comparing a whole index with the database.
 fn fingerprint(key: &str, value: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -314,13 +327,8 @@ impl DuplicateIndex {
         what: &str,
         call: impl Future<Output = Result<T, IndexError>>,
     ) -> Option<T> {
-        let outcome = match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(IndexError::Unavailable(format!(
-                "no answer within {CALL_TIMEOUT:?}"
-            ))),
-        };
-        outcome
+        within_deadline(call)
+            .await
             .map_err(|error| {
                 log::warn!("duplicate index: failed to {what}: {error}");
                 self.set_state(IndexState::Down);
@@ -453,7 +461,12 @@ impl DuplicateIndex {
             .filter(|key| kept.as_ref().is_none_or(|kept| !kept.keys.contains(key)))
             .map(|key| (key.clone(), id.as_str().to_owned()))
             .collect();
-        if gone.is_empty() || self.state() == IndexState::Down {
+        if gone.is_empty() {
+            return;
+        }
+        if self.state() == IndexState::Down {
+            // The claims stay until the rebuild that follows the outage clears them.
+            self.missed_writes.store(true, Ordering::Release);
             return;
         }
         if self
@@ -478,17 +491,17 @@ impl DuplicateIndex {
     /// Tells the other replicas that accounts changed. Best effort: with Valkey down,
     /// each replica still ends revoked sessions it learns of through its own writes.
     pub async fn announce_accounts_changed(&self) {
-        self.call("announce", self.backend.increment(ACCOUNTS_REVISION))
-            .await;
+        if let Err(error) = within_deadline(self.backend.increment(ACCOUNTS_REVISION)).await {
+            log::warn!("failed to announce an accounts change: {error}");
+        }
     }
 
-    /// The accounts' revision, when the index can tell.
+    /// The accounts' revision, when the index can tell. A failure here says nothing
+    /// about duplicate checks, so it leaves the index's state alone.
     pub async fn accounts_revision(&self) -> Option<u64> {
-        self.call(
-            "read the accounts revision",
-            self.backend.counter(ACCOUNTS_REVISION),
-        )
-        .await
+        within_deadline(self.backend.counter(ACCOUNTS_REVISION))
+            .await
+            .ok()
     }
 
     /// Makes the index match the database, then marks it ready.

@@ -603,14 +603,24 @@ pub(super) fn filtered_page(
     })
 }
 
-/// Page 1 of a newest-first search, looked for among the newest records only (an
-/// index range scan, cheap when matches are common); `None` when that window holds
-/// fewer than a page of matches, and the search must go through the prefix indexes.
+/// Page 1 of a newest-first search, looked for among the newest `window` records only
+/// (an index range scan, cheap when matches are common); `None` when there are fewer
+/// records than that, or that window holds fewer than a page of matches, and the
+/// search must go through the prefix indexes.
 pub(super) fn search_newest_window(
     conn: &mut DbConnection,
     list: &ListQuery,
-    floor: i64,
+    window: i64,
 ) -> Result<Option<EmployeePage>, StoreError> {
+    let floor: Option<i64> = employees::table
+        .select(employees::id)
+        .order(employees::id.desc())
+        .offset(window)
+        .first(conn)
+        .optional()?;
+    let Some(floor) = floor else {
+        return Ok(None);
+    };
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let mut employees: Vec<EmployeeRecord> = filtered(list, sqlite)
         .filter(employees::id.ge(floor))

@@ -26,7 +26,7 @@ use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
 /// indexes: common prefixes fill a page from them at a fraction of the cost.
-const SEARCH_WINDOW: usize = 2_000;
+const SEARCH_WINDOW: i64 = 2_000;
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -165,7 +165,8 @@ impl Store {
         let updated = self
             .run(move |conn| employees::update(conn, &current, version, &new, &actor))
             .await;
-        self.written(updated)
+        // An edit keeps the record's id: the page map stays right.
+        updated
     }
 
     /// Returns the record as it was.
@@ -246,15 +247,14 @@ impl Store {
 
     pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {
         if query.is_first_page_of_newest_search() {
-            let ids = self.page_map_ids().await?;
-            if let Some(&floor) = ids.get(SEARCH_WINDOW) {
-                let window_query = query.clone();
-                let found = self
-                    .run(move |conn| employees::search_newest_window(conn, &window_query, floor))
-                    .await?;
-                if let Some(page) = found {
-                    return Ok(page);
-                }
+            let window_query = query.clone();
+            let found = self
+                .run(move |conn| {
+                    employees::search_newest_window(conn, &window_query, SEARCH_WINDOW)
+                })
+                .await?;
+            if let Some(page) = found {
+                return Ok(page);
             }
         }
         if !query.is_plain() {
@@ -292,7 +292,7 @@ impl Store {
         Ok(ids)
     }
 
-    /// After any write to employees: the next list rebuilds the page map.
+    /// After a record was added or removed: the next list rebuilds the page map.
     fn written<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if result.is_ok() {
             self.page_map.invalidate();

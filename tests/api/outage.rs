@@ -140,3 +140,30 @@ async fn a_valkey_that_stops_answering_does_not_hold_up_requests() {
     rebuilt_after(&app, rebuilds).await;
     rejected_without_a_query(&app, "E-2", "new@example.com").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_removed_while_valkey_is_away_frees_its_id_once_it_is_back() {
+    let env = TestEnv::new(Backend::Postgres).await;
+    let (proxy, app) = env.spawn_behind_proxy().await;
+    app.add_employee("E-1", "one@example.com").await;
+    let admin = app.browser(roster::domain::Role::Admin).await;
+
+    proxy.cut().await;
+    eventually("/readyz to answer 503", RECOVERY, || async {
+        (app.readyz_status().await == 503).then_some(())
+    })
+    .await;
+    let removed = admin
+        .post_form("/employees/E-1/delete", &[("version", "1")])
+        .await;
+    assert_eq!(removed.status().as_u16(), 303);
+
+    let rebuilds = app.metric("roster_index_rebuilds_total").await;
+    proxy.restore();
+    rebuilt_after(&app, rebuilds).await;
+    env.assert_claims_free("E-1", "one@example.com").await;
+    let again = app
+        .post_employee(&employee_form("E-1", "one@example.com"))
+        .await;
+    assert_eq!(again.status().as_u16(), 303, "no stale claim turns it away");
+}

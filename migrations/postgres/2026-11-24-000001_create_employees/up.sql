@@ -47,7 +47,9 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER employees_next_version BEFORE UPDATE ON employees
     FOR EACH ROW EXECUTE FUNCTION employees_next_version();
 
--- Prefix search (`q`) on each searchable column, case-insensitively.
+-- Prefix search (`q`) on each searchable column, case-insensitively; the unique
+-- index serves LIKE on employee_id only under the C collation.
+CREATE INDEX employees_employee_id_prefix ON employees (employee_id text_pattern_ops);
 CREATE INDEX employees_first_name_prefix ON employees (lower(first_name) text_pattern_ops);
 CREATE INDEX employees_last_name_prefix ON employees (lower(last_name) text_pattern_ops);
 CREATE INDEX employees_email_prefix ON employees (lower(email) text_pattern_ops);
