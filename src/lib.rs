@@ -8,6 +8,7 @@ pub mod index;
 pub mod registry;
 pub mod startup;
 pub mod store;
+pub mod transfer;
 pub mod web;
 
 /// The release, shown in page footers and used to bust the stylesheet cache.

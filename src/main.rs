@@ -1,4 +1,7 @@
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -6,9 +9,11 @@ use clap::{Parser, Subcommand};
 use roster::auth::password;
 use roster::config::{Purpose, Settings, SettingsArgs};
 use roster::domain::{NewPassword, Role, Username};
-use roster::index::{AnyIndex, DuplicateIndex, ValkeyIndex};
+use roster::index::{AnyIndex, DuplicateIndex, MemoryIndex, ValkeyIndex};
+use roster::registry::Registry;
 use roster::startup::Application;
 use roster::store::{Store, StoreError};
+use roster::transfer::{self, Exporter};
 
 /// Roster: employee records with no duplicates, ever.
 ///
@@ -31,6 +36,23 @@ enum Command {
     Migrate,
     /// Rebuild the Valkey duplicate index from the database
     Reindex,
+    /// Import employees from a CSV file: every row, or none if any is rejected.
+    /// Prints a line per row; exits with 1 if a row was rejected
+    Import {
+        /// The CSV file. Its first line names the columns: employee_id, first_name,
+        /// last_name, email, hire_date (required), phone, date_of_birth, department
+        /// (by name), job_title, manager_id, status, in any order
+        file: PathBuf,
+        /// Check every row and print the report, but store nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every employee as CSV, in the columns import reads
+    Export {
+        /// The file to write (replaced only once complete); standard output if not given
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Manage sign-in accounts
     User {
         #[command(subcommand)]
@@ -62,13 +84,17 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     let purpose = match command {
         Command::Serve => Purpose::Serve,
-        Command::Migrate | Command::Reindex | Command::User { .. } => Purpose::Maintenance,
+        Command::Migrate
+        | Command::Reindex
+        | Command::User { .. }
+        | Command::Import { .. }
+        | Command::Export { .. } => Purpose::Maintenance,
     };
     let outcome = Settings::load(&cli.settings, purpose)
         .map_err(anyhow::Error::from)
         .and_then(|settings| run(command, settings));
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("roster: {error:#}");
             ExitCode::FAILURE
@@ -76,15 +102,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    let runtime = actix_web::rt::System::new();
     match command {
-        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Serve => runtime.block_on(serve(settings))?,
         Command::Migrate => {
             Store::connect(&settings.database)?;
             println!("migrations applied to {}", settings.database);
-            Ok(())
         }
-        Command::Reindex => actix_web::rt::System::new().block_on(reindex(settings)),
+        Command::Reindex => runtime.block_on(reindex(settings))?,
         Command::User {
             command:
                 UserCommand::Add {
@@ -92,8 +118,74 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     role,
                     password_stdin,
                 },
-        } => add_user(settings, &username, &role, password_stdin),
+        } => add_user(settings, &username, &role, password_stdin)?,
+        Command::Import { file, dry_run } => {
+            return runtime.block_on(import(settings, file, dry_run));
+        }
+        Command::Export { output } => runtime.block_on(export(settings, output))?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
+    let database = settings.database.clone();
+    Ok(tokio::task::spawn_blocking(move || Store::connect(&database)).await??)
+}
+
+async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let csv = std::fs::read(&file).with_context(|| format!("failed to read {}", file.display()))?;
+    let store = connect_store(&settings).await?;
+    // The servers' in-process indexes cannot be reached from here; they learn of the
+    // records when the database refuses a duplicate of one.
+    let index = match &settings.valkey {
+        Some(url) => AnyIndex::Valkey(ValkeyIndex::new(url, std::time::Duration::from_secs(5))?),
+        None => AnyIndex::Memory(MemoryIndex::default()),
+    };
+    let index = Arc::new(DuplicateIndex::new(index));
+    index.attach().await;
+    let registry = Registry { store, index };
+    let report = transfer::import(&registry, csv, "roster import".to_owned(), dry_run).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    report.write_to(&mut out)?;
+    out.flush()?;
+    Ok(if report.rejected() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn export(settings: Settings, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let store = connect_store(&settings).await?;
+    let mut exporter = Exporter::new(store).await?;
+    let Some(path) = output else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        while let Some(chunk) = exporter.next_chunk().await? {
+            out.write_all(&chunk)?;
+        }
+        return Ok(out.flush()?);
+    };
+    // Written beside the target and renamed into place, so that a failed export never
+    // leaves a truncated file where a complete one is expected.
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = async {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+        while let Some(chunk) = exporter.next_chunk().await? {
+            file.write_all(&chunk)?;
+        }
+        file.into_inner()
+            .map_err(|error| error.into_error())?
+            .sync_all()?;
+        std::fs::rename(&partial, &path)?;
+        anyhow::Ok(())
+    }
+    .await;
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("failed to write {}", path.display()))
 }
 
 fn add_user(
@@ -125,9 +217,8 @@ fn add_user(
     let password = NewPassword::parse(&password, &username)
         .map_err(|message| anyhow::anyhow!("the password is not usable: {message}"))?;
     let hash = password::hash(password.expose())?;
-    let database = settings.database.clone();
     actix_web::rt::System::new().block_on(async move {
-        let store = tokio::task::spawn_blocking(move || Store::connect(&database)).await??;
+        let store = connect_store(&settings).await?;
         let actor = "roster user add".to_owned();
         match store.insert_user(username.clone(), hash, role, actor).await {
             Ok(_) => {
@@ -165,8 +256,7 @@ async fn reindex(settings: Settings) -> anyhow::Result<()> {
     let url = settings.valkey.as_ref().context(
         "VALKEY_URL is not set: reindex rebuilds the Valkey index (the in-process index is rebuilt at every start)",
     )?;
-    let database = settings.database.clone();
-    let store = tokio::task::spawn_blocking(move || Store::connect(&database)).await??;
+    let store = connect_store(&settings).await?;
     let index = DuplicateIndex::new(AnyIndex::Valkey(ValkeyIndex::new(
         url,
         std::time::Duration::from_secs(5),

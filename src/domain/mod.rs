@@ -5,6 +5,7 @@ mod email;
 mod employee;
 mod employee_id;
 mod field;
+pub mod import;
 mod person_name;
 mod user;
 

@@ -37,6 +37,8 @@ const RESERVATION_TTL: Duration = Duration::from_secs(10);
 /// last guard, as the Valkey client's own timeouts are shorter.
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// Claims published per call after an import, each call within the deadline.
+const LEARN_CHUNK: usize = 2_000;
 /// Records read from the database per step of a rebuild.
 const REBUILD_PAGE: i64 = 5_000;
 
@@ -486,6 +488,44 @@ impl DuplicateIndex {
             self.call("release", self.backend.release(&keys, token))
                 .await;
         }
+    }
+
+    /// After records were stored in bulk (an import): their claims, where none exists
+    /// yet. A claim that fails to land costs only speed (the database still refuses the
+    /// duplicate), and the next rebuild adds it.
+    pub async fn learn(&self, records: &[(EmployeeId, WorkEmail)]) {
+        if self.state() == IndexState::Down {
+            self.missed_writes.store(true, Ordering::Release);
+            return;
+        }
+        let entries: Vec<(String, String)> = records
+            .iter()
+            .flat_map(|(id, email)| {
+                Claims::of(id.as_str(), email.as_str())
+                    .keys
+                    .map(|key| (key, id.to_string()))
+            })
+            .collect();
+        for chunk in entries.chunks(LEARN_CHUNK) {
+            if self
+                .call("publish", self.backend.publish_missing(chunk))
+                .await
+                .is_none()
+            {
+                self.missed_writes.store(true, Ordering::Release);
+                return;
+            }
+        }
+    }
+
+    /// For a process that does not maintain the index (a CLI command): takes it as
+    /// ready when a server built it. Returns whether it did.
+    pub async fn attach(&self) -> bool {
+        let built = self.call("check", self.backend.is_built()).await == Some(true);
+        if built {
+            self.set_state(IndexState::Ready);
+        }
+        built
     }
 
     /// Tells the other replicas that accounts changed. Best effort: with Valkey down,

@@ -94,7 +94,7 @@ fn audited_fields_of_record(record: &EmployeeRecord) -> Vec<(&'static str, Optio
     ]
 }
 
-fn audited_fields_of_new(new: &NewEmployee) -> Vec<(&'static str, Option<String>)> {
+pub(super) fn audited_fields_of_new(new: &NewEmployee) -> Vec<(&'static str, Option<String>)> {
     vec![
         ("employee_id", Some(new.employee_id.to_string())),
         ("first_name", Some(new.first_name.to_string())),
@@ -659,6 +659,19 @@ pub(super) fn claims_after(
         .order(employees::id.asc())
         .limit(limit)
         .select((employees::id, employees::employee_id, employees::email))
+        .load(conn)?)
+}
+
+pub(super) fn records_after(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EmployeeRecord>, StoreError> {
+    Ok(employees::table
+        .filter(employees::id.gt(after))
+        .order(employees::id.asc())
+        .limit(limit)
+        .select(employees::all_columns)
         .load(conn)?)
 }
 

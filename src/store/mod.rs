@@ -5,6 +5,7 @@
 mod audit;
 mod connection;
 mod employees;
+mod import;
 mod page_map;
 mod schema;
 mod users;
@@ -18,6 +19,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
+pub use import::ImportClash;
 pub use users::UserRecord;
 
 use crate::config::DatabaseUrl;
@@ -298,6 +300,30 @@ impl Store {
             self.page_map.invalidate();
         }
         result
+    }
+
+    /// Checks `rows` against the stored records and returns every clash; writes them
+    /// all, with their audit entries, only when `write` is set and there is none.
+    pub async fn import_employees(
+        &self,
+        rows: Vec<(u64, NewEmployee)>,
+        actor: String,
+        write: bool,
+    ) -> Result<Vec<ImportClash>, StoreError> {
+        let imported = self
+            .run(move |conn| import::import(conn, &rows, &actor, write))
+            .await;
+        self.written(imported)
+    }
+
+    /// Up to `limit` records after the record `after`, in id order, for an export.
+    pub async fn employees_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EmployeeRecord>, StoreError> {
+        self.run(move |conn| employees::records_after(conn, after, limit))
+            .await
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {

@@ -29,6 +29,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A transaction's rows being imported: a temporary table (see `store::import`).
+    import_rows (line) {
+        line -> BigInt,
+        employee_id -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        hire_date -> Date,
+        phone -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        department_id -> Nullable<BigInt>,
+        job_title -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        status -> Text,
+        changes -> Text,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::allow_tables_to_appear_in_same_query!(departments, employees, users, audit_events);
 

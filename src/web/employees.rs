@@ -160,7 +160,7 @@ fn department_name(departments: &[Department], id: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
-fn require_editor(user: &CurrentUser) -> Result<(), WebError> {
+pub(super) fn require_editor(user: &CurrentUser) -> Result<(), WebError> {
     if user.role.can_edit_employees() {
         Ok(())
     } else {

@@ -7,9 +7,11 @@ mod error;
 mod health;
 mod login;
 mod session;
+mod transfer;
 
 use std::sync::Arc;
 
+use actix_multipart::form::MultipartFormConfig;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
@@ -76,11 +78,19 @@ pub fn pages(config: &mut web::ServiceConfig) {
             web::scope("")
                 .wrap(from_fn(session::require_csrf_token))
                 .wrap(from_fn(session::require_sign_in))
+                .app_data(
+                    MultipartFormConfig::default()
+                        .total_limit(transfer::MAX_UPLOAD_BYTES + 64 * 1024)
+                        .memory_limit(transfer::MAX_UPLOAD_BYTES + 64 * 1024),
+                )
                 .route("/", web::get().to(home))
                 .route("/logout", web::post().to(login::sign_out))
                 .route("/employees", web::get().to(employees::list))
                 .route("/employees", web::post().to(employees::create))
                 .route("/employees/new", web::get().to(employees::new_form))
+                .route("/employees/import", web::get().to(transfer::import_form))
+                .route("/employees/import", web::post().to(transfer::import))
+                .route("/employees/export.csv", web::get().to(transfer::export))
                 .route("/employees/{employee_id}", web::get().to(employees::show))
                 .route(
                     "/employees/{employee_id}",

@@ -11,9 +11,11 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::IncomingFlashMessages;
+use futures_util::StreamExt;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use super::transfer::MAX_UPLOAD_BYTES;
 use super::{AppState, Flash, WebError, flashes};
 use crate::auth::{CurrentUser, SessionClaims};
 
@@ -21,6 +23,8 @@ const CSRF_KEY: &str = "csrf";
 const CLAIMS_KEY: &str = "claims";
 /// Largest form body read for its CSRF token (the form extractor's own limit).
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Far longer than a real token (64 hex digits).
+const MAX_TOKEN_BYTES: usize = 256;
 
 pub fn unix_now() -> i64 {
     SystemTime::now()
@@ -134,24 +138,22 @@ pub async fn require_csrf_token(
             .map(ServiceResponse::map_into_left_body);
     }
     let expected = request.get_session().get::<String>(CSRF_KEY).ok().flatten();
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    let body = if is_form {
-        let bytes = request
-            .extract::<web::Bytes>()
-            .await
-            .map_err(|_| WebError::BadRequest("The form could not be read.".into()))?;
-        if bytes.len() > MAX_FORM_BYTES {
-            return Err(WebError::BadRequest("The form is too large.".into()).into());
-        }
-        Some(bytes)
+        .unwrap_or_default();
+    let (body, provided) = if content_type.starts_with("application/x-www-form-urlencoded") {
+        let bytes = read_body(&mut request, MAX_FORM_BYTES).await?;
+        let provided = csrf_field(&bytes);
+        (Some(bytes), provided)
+    } else if content_type.starts_with("multipart/form-data") {
+        let bytes = read_body(&mut request, MAX_UPLOAD_BYTES).await?;
+        let provided = multipart_csrf_field(request.headers(), bytes.clone()).await;
+        (Some(bytes), provided)
     } else {
-        None
+        (None, None)
     };
-    let provided = body.as_deref().and_then(csrf_field);
     let valid = match (expected, provided) {
         (Some(expected), Some(provided)) => {
             bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))
@@ -170,6 +172,43 @@ pub async fn require_csrf_token(
     next.call(request)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+async fn read_body(request: &mut ServiceRequest, limit: usize) -> Result<web::Bytes, WebError> {
+    let mut payload = request.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| WebError::BadRequest("The form could not be read.".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(WebError::BadRequest(format!(
+                "The form is too large: at most {} KB.",
+                limit / 1024
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The token among the parts of a file upload; the handler reads the body again.
+async fn multipart_csrf_field(headers: &header::HeaderMap, body: web::Bytes) -> Option<String> {
+    let parts = futures_util::stream::once(async move { Ok(body) });
+    let mut multipart = actix_multipart::Multipart::new(headers, parts);
+    while let Some(Ok(mut part)) = multipart.next().await {
+        if part.name() != Some("csrf_token") {
+            continue;
+        }
+        let mut value = Vec::new();
+        while let Some(Ok(chunk)) = part.next().await {
+            value.extend_from_slice(&chunk);
+            if value.len() > MAX_TOKEN_BYTES {
+                return None;
+            }
+        }
+        return String::from_utf8(value).ok();
+    }
+    None
 }
 
 /// Only the token: the other fields are skipped, not copied (the handler parses the

@@ -56,6 +56,10 @@ const TABLE: &[Case] = &[
         [401, 403, 303, 303],
     ),
     case("GET", "/employees/new", "", [303, 403, 200, 200]),
+    case("GET", "/employees/import", "", [303, 403, 200, 200]),
+    // A form without a file: the page asks for one.
+    case("POST", "/employees/import", "", [401, 403, 422, 422]),
+    case("GET", "/employees/export.csv", "", [303, 403, 200, 200]),
     case("GET", "/employees/{employee_id}", "", [303, 200, 200, 200]),
     case(
         "POST",

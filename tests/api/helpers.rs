@@ -666,6 +666,28 @@ impl Browser {
             .unwrap()
     }
 
+    /// Uploads a CSV file to the import page, with this session's CSRF token.
+    pub async fn upload_csv(&self, csv: &str, dry_run: bool) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", self.csrf_token.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::text(csv.to_owned())
+                    .file_name("employees.csv")
+                    .mime_str("text/csv")
+                    .unwrap(),
+            );
+        if dry_run {
+            form = form.text("dry_run", "1");
+        }
+        self.client
+            .post(self.url("/employees/import"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_employee(&self, form: &HashMap<&'static str, String>) -> reqwest::Response {
         let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.post_form("/employees", &fields).await

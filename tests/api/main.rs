@@ -13,3 +13,4 @@ mod edits;
 mod index_backends;
 mod outage;
 mod pages;
+mod transfer;

@@ -1,0 +1,213 @@
+//! Bulk import: the checked rows go into a temporary table (PostgreSQL's `COPY`, or
+//! batched inserts in SQLite's process), the database finds every clash with stored
+//! records in three joins, and only a file without any is written, with one statement
+//! for the records and one for their audit entries, in one transaction. The unique
+//! indexes stay the last word: a record added meanwhile fails the write as a whole.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{PgConnection, SqliteConnection};
+use time::Date;
+
+use super::StoreError;
+use super::audit::{self, diff};
+use super::connection::DbConnection;
+use super::employees::audited_fields_of_new;
+use super::schema::import_rows;
+use crate::domain::{EmployeeId, Field, NewEmployee};
+
+/// Rows per SQLite insert: 13 columns each stay under its 32,766 bound parameters.
+const SQLITE_BATCH: usize = 2_000;
+
+const CREATE_POSTGRES: &str = "CREATE TEMP TABLE import_rows (
+    line BIGINT NOT NULL, employee_id TEXT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, email TEXT NOT NULL, hire_date DATE NOT NULL, phone TEXT,
+    date_of_birth DATE, department_id BIGINT, job_title TEXT, manager_id TEXT,
+    status TEXT NOT NULL, changes TEXT NOT NULL) ON COMMIT DROP";
+
+/// SQLite has no ON COMMIT DROP (the table is dropped before the commit), and plans
+/// its joins by index, so the rows' own lookups get one.
+const CREATE_SQLITE: &str = "CREATE TEMP TABLE import_rows (
+    line INTEGER NOT NULL, employee_id TEXT NOT NULL UNIQUE, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, email TEXT NOT NULL, hire_date TEXT NOT NULL, phone TEXT,
+    date_of_birth TEXT, department_id INTEGER, job_title TEXT, manager_id TEXT,
+    status TEXT NOT NULL, changes TEXT NOT NULL)";
+
+/// Each row's clashes with stored records, and managers found neither in the store
+/// nor among the rows.
+const FIND_CLASHES: &str = "
+    SELECT i.line AS line, 'employee_id' AS field, e.employee_id AS holder
+      FROM import_rows i JOIN employees e ON e.employee_id = i.employee_id
+    UNION ALL
+    SELECT i.line, 'email', e.employee_id
+      FROM import_rows i JOIN employees e ON lower(e.email) = i.email
+    UNION ALL
+    SELECT i.line, 'manager_id', i.manager_id
+      FROM import_rows i
+     WHERE i.manager_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.employee_id = i.manager_id)
+       AND NOT EXISTS (SELECT 1 FROM import_rows j WHERE j.employee_id = i.manager_id)
+    ORDER BY line";
+
+const INSERT_EMPLOYEES: &str = "
+    INSERT INTO employees (employee_id, first_name, last_name, email, hire_date, phone,
+                           date_of_birth, department_id, job_title, manager_id, status)
+    SELECT employee_id, first_name, last_name, email, hire_date, phone,
+           date_of_birth, department_id, job_title, manager_id, status
+      FROM import_rows ORDER BY line";
+
+const INSERT_AUDIT: &str = "
+    INSERT INTO audit_events (actor, action, subject_kind, record_id, subject, changes)
+    SELECT $1, 'create', 'employee', e.id, e.employee_id, i.changes
+      FROM import_rows i JOIN employees e ON e.employee_id = i.employee_id
+     ORDER BY i.line";
+
+/// A row that cannot be stored as it is: its line, the field, and the record holding
+/// the value (or, for a manager, the ID nobody has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportClash {
+    pub line: u64,
+    pub field: Field,
+    pub value: String,
+}
+
+#[derive(QueryableByName)]
+struct ClashRow {
+    #[diesel(sql_type = BigInt)]
+    line: i64,
+    #[diesel(sql_type = Text)]
+    field: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    holder: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = import_rows, treat_none_as_default_value = false)]
+struct StagedRow<'a> {
+    line: i64,
+    employee_id: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    hire_date: Date,
+    phone: Option<&'a str>,
+    date_of_birth: Option<Date>,
+    department_id: Option<i64>,
+    job_title: Option<&'a str>,
+    manager_id: Option<&'a str>,
+    status: &'a str,
+    changes: String,
+}
+
+impl<'a> StagedRow<'a> {
+    fn of(line: u64, new: &'a NewEmployee) -> Self {
+        Self {
+            line: line as i64,
+            employee_id: new.employee_id.as_str(),
+            first_name: new.first_name.as_str(),
+            last_name: new.last_name.as_str(),
+            email: new.email.as_str(),
+            hire_date: new.hire_date,
+            phone: new.phone.as_deref(),
+            date_of_birth: new.date_of_birth,
+            department_id: new.department_id,
+            job_title: new.job_title.as_deref(),
+            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
+            status: new.status.as_str(),
+            changes: audit::encode(&diff(&[], &audited_fields_of_new(new))),
+        }
+    }
+}
+
+/// The same steps on either backend's own connection (each fills the table its way).
+macro_rules! check_then_write {
+    ($conn:expr, $actor:expr, $write:expr) => {{
+        let clashes = diesel::sql_query(FIND_CLASHES).load::<ClashRow>($conn)?;
+        if clashes.is_empty() && $write {
+            diesel::sql_query(INSERT_EMPLOYEES).execute($conn)?;
+            diesel::sql_query(INSERT_AUDIT)
+                .bind::<Text, _>($actor)
+                .execute($conn)?;
+        }
+        clashes
+    }};
+}
+
+/// Finds every clash of `rows` with stored records; writes them all, with their audit
+/// entries, only when `write` is set and there is none.
+pub(super) fn import(
+    conn: &mut DbConnection,
+    rows: &[(u64, NewEmployee)],
+    actor: &str,
+    write: bool,
+) -> Result<Vec<ImportClash>, StoreError> {
+    let table: Vec<StagedRow> = rows
+        .iter()
+        .map(|(line, new)| StagedRow::of(*line, new))
+        .collect();
+    let attempt = |conn: &mut DbConnection| match conn {
+        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &table, actor, write)),
+        DbConnection::Sqlite(sqlite) => {
+            // Immediate: it writes after reading, and a deferred transaction would fail
+            // at that point if another connection wrote meanwhile.
+            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &table, actor, write))
+        }
+    };
+    let clashes = match attempt(conn) {
+        // A record stored between the check and the write: the second check names it.
+        Err(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => attempt(conn)?,
+        other => other?,
+    };
+    Ok(clashes.into_iter().map(ImportClash::from).collect())
+}
+
+fn import_postgres(
+    pg: &mut PgConnection,
+    table: &[StagedRow],
+    actor: &str,
+    write: bool,
+) -> Result<Vec<ClashRow>, StoreError> {
+    diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
+    diesel::copy_from(import_rows::table)
+        .from_insertable(table)
+        .execute(pg)?;
+    // Without statistics the planner would take the table for empty.
+    diesel::sql_query("ANALYZE import_rows").execute(pg)?;
+    Ok(check_then_write!(pg, actor, write))
+}
+
+fn import_sqlite(
+    sqlite: &mut SqliteConnection,
+    table: &[StagedRow],
+    actor: &str,
+    write: bool,
+) -> Result<Vec<ClashRow>, StoreError> {
+    diesel::sql_query(CREATE_SQLITE).execute(sqlite)?;
+    for batch in table.chunks(SQLITE_BATCH) {
+        diesel::insert_into(import_rows::table)
+            .values(batch)
+            .execute(sqlite)?;
+    }
+    let clashes = check_then_write!(sqlite, actor, write);
+    diesel::sql_query("DROP TABLE temp.import_rows").execute(sqlite)?;
+    Ok(clashes)
+}
+
+impl From<ClashRow> for ImportClash {
+    fn from(row: ClashRow) -> Self {
+        let field = match row.field.as_str() {
+            "employee_id" => Field::EmployeeId,
+            "email" => Field::Email,
+            _ => Field::ManagerId,
+        };
+        Self {
+            line: row.line as u64,
+            field,
+            value: row.holder.unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Bulk import and export, as CSV, for the command line and the web pages alike.
+//!
+//! An import is all or nothing: every row is checked (its fields, repeats within the
+//! file, clashes with stored records, managers that exist nowhere), and only a file
+//! without a single rejected row is written, in one transaction. The report names
+//! each row's fate, so a rejected file can be fixed and imported again.
+
+use std::io::Write;
+
+use crate::domain::import::{
+    COLUMNS, CsvFileError, DepartmentNames, ImportRow, guard_formula, read_rows,
+};
+use crate::domain::{EmployeeId, Field, WorkEmail};
+use crate::registry::Registry;
+use crate::store::{EmployeeRecord, ImportClash, Store, StoreError};
+
+/// Records read from the database per step of an export.
+pub const EXPORT_PAGE: i64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("{0}")]
+    File(#[from] CsvFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("failed to write the CSV: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    Imported,
+    /// Valid, but not written: a dry run, or other rows were rejected.
+    Valid,
+    Rejected,
+}
+
+impl RowOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Imported => "imported",
+            Self::Valid => "valid",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+pub struct ImportReport {
+    pub rows: Vec<ImportRow>,
+    pub imported: usize,
+    pub dry_run: bool,
+}
+
+impl ImportReport {
+    pub fn rejected(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|row| !row.problems.is_empty())
+            .count()
+    }
+
+    pub fn outcome(&self, row: &ImportRow) -> RowOutcome {
+        if !row.problems.is_empty() {
+            RowOutcome::Rejected
+        } else if self.imported > 0 {
+            RowOutcome::Imported
+        } else {
+            RowOutcome::Valid
+        }
+    }
+
+    /// One sentence on the whole file.
+    pub fn summary(&self) -> String {
+        let (total, rejected) = (self.rows.len(), self.rejected());
+        match (rejected, self.dry_run) {
+            (0, true) => format!("All {total} rows are valid. Nothing was imported (dry run)."),
+            (0, false) => format!("Imported {} records.", self.imported),
+            (_, true) => {
+                format!("{rejected} of {total} rows were rejected. Nothing was imported (dry run).")
+            }
+            (_, false) => format!(
+                "{rejected} of {total} rows were rejected, so nothing was imported. \
+                 Fix them and import the file again."
+            ),
+        }
+    }
+
+    /// The report as the command line prints it: a line per row, then the summary.
+    pub fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        for row in &self.rows {
+            write!(
+                out,
+                "line {}\t{}\t{}",
+                row.line,
+                row.employee_id,
+                self.outcome(row).as_str()
+            )?;
+            if !row.problems.is_empty() {
+                write!(out, ": {}", row.problems.join("; "))?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", self.summary())
+    }
+}
+
+/// Reads, checks and (unless `dry_run`, and only if every row is valid) stores the
+/// records of a CSV file, then tells the duplicate index about them.
+pub async fn import(
+    registry: &Registry,
+    csv: Vec<u8>,
+    actor: String,
+    dry_run: bool,
+) -> Result<ImportReport, TransferError> {
+    let departments = registry.store.departments().await?;
+    let names = DepartmentNames::new(departments.iter().map(|d| (d.id, d.name.as_str())));
+    let mut rows = tokio::task::spawn_blocking(move || read_rows(csv.as_slice(), &names))
+        .await
+        .map_err(|error| StoreError::Unavailable(error.into()))??;
+    let valid: Vec<(u64, _)> = rows
+        .iter_mut()
+        .filter_map(|row| row.employee.take().map(|employee| (row.line, employee)))
+        .collect();
+    let write = !dry_run && valid.len() == rows.len();
+    let claims: Vec<(EmployeeId, WorkEmail)> = valid
+        .iter()
+        .map(|(_, new)| (new.employee_id.clone(), new.email.clone()))
+        .collect();
+    let clashes = registry.store.import_employees(valid, actor, write).await?;
+    let imported = if write && clashes.is_empty() {
+        registry.index.learn(&claims).await;
+        claims.len()
+    } else {
+        0
+    };
+    for clash in clashes {
+        if let Ok(at) = rows.binary_search_by_key(&clash.line, |row| row.line) {
+            let (column, message) = explain(&clash);
+            rows[at].reject(column, message);
+        }
+    }
+    Ok(ImportReport {
+        rows,
+        imported,
+        dry_run,
+    })
+}
+
+fn explain(clash: &ImportClash) -> (&'static str, String) {
+    match clash.field {
+        Field::EmployeeId => ("employee_id", "a stored record has this ID".to_owned()),
+        Field::Email => ("email", format!("{} already has this e-mail", clash.value)),
+        _ => (
+            "manager_id",
+            format!("no employee has the ID {}", clash.value),
+        ),
+    }
+}
+
+/// Writes every record as CSV, a page at a time, in the columns import reads.
+pub struct Exporter {
+    store: Store,
+    departments: std::collections::HashMap<i64, String>,
+    after: i64,
+    header_written: bool,
+}
+
+impl Exporter {
+    pub async fn new(store: Store) -> Result<Self, TransferError> {
+        let departments = store
+            .departments()
+            .await?
+            .into_iter()
+            .map(|department| (department.id, department.name))
+            .collect();
+        Ok(Self {
+            store,
+            departments,
+            after: 0,
+            header_written: false,
+        })
+    }
+
+    /// The next piece of the file, or `None` after the last.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TransferError> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        if !self.header_written {
+            self.header_written = true;
+            writer.write_record(COLUMNS).map_err(csv_error)?;
+        } else {
+            let records = self.store.employees_after(self.after, EXPORT_PAGE).await?;
+            let Some(last) = records.last() else {
+                return Ok(None);
+            };
+            self.after = last.id;
+            for record in &records {
+                writer
+                    .write_record(
+                        self.fields(record)
+                            .iter()
+                            .map(|field| guard_formula(field).into_owned()),
+                    )
+                    .map_err(csv_error)?;
+            }
+        }
+        writer
+            .into_inner()
+            .map(Some)
+            .map_err(|error| TransferError::Output(error.into_error()))
+    }
+
+    fn fields(&self, record: &EmployeeRecord) -> [String; 11] {
+        let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+        [
+            record.employee_id.clone(),
+            record.first_name.clone(),
+            record.last_name.clone(),
+            record.email.clone(),
+            record.hire_date.to_string(),
+            optional(&record.phone),
+            record
+                .date_of_birth
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            optional(
+                &record
+                    .department_id
+                    .and_then(|id| self.departments.get(&id).cloned()),
+            ),
+            optional(&record.job_title),
+            optional(&record.manager_id),
+            record.status.clone(),
+        ]
+    }
+}
+
+fn csv_error(error: csv::Error) -> TransferError {
+    TransferError::Output(error.into())
+}

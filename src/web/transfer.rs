@@ -1,0 +1,167 @@
+//! The import page and the CSV download. The work itself is in `crate::transfer`.
+
+use actix_multipart::form::{MultipartForm, bytes::Bytes as UploadedBytes, text::Text};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::employees::require_editor;
+use super::error::render_with_status;
+use super::session::Layout;
+use super::{AppState, WebError};
+use crate::auth::CurrentUser;
+use crate::domain::import::{COLUMNS, ImportRow};
+use crate::transfer::{self, Exporter, ImportReport, TransferError};
+
+/// Largest file the import page takes: far above 100,000 rows.
+pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
+/// Rows listed on the page; the command line reports every one.
+const ROWS_SHOWN: usize = 1_000;
+
+#[derive(MultipartForm)]
+pub struct ImportUpload {
+    #[multipart(limit = "32MB")]
+    file: Option<UploadedBytes>,
+    dry_run: Option<Text<String>>,
+}
+
+pub struct RowView {
+    pub line: u64,
+    pub employee_id: String,
+    pub outcome: &'static str,
+    pub problems: Vec<String>,
+}
+
+pub struct ReportView {
+    pub summary: String,
+    pub succeeded: bool,
+    pub rows: Vec<RowView>,
+    pub not_shown: usize,
+}
+
+impl From<&ImportReport> for ReportView {
+    /// Rejected rows first: they are what the user has to act on.
+    fn from(report: &ImportReport) -> Self {
+        let view = |row: &ImportRow| RowView {
+            line: row.line,
+            employee_id: row.employee_id.clone(),
+            outcome: report.outcome(row).as_str(),
+            problems: row.problems.clone(),
+        };
+        let (rejected, valid): (Vec<&ImportRow>, Vec<&ImportRow>) =
+            report.rows.iter().partition(|row| !row.problems.is_empty());
+        let rows: Vec<RowView> = rejected
+            .into_iter()
+            .chain(valid)
+            .take(ROWS_SHOWN)
+            .map(view)
+            .collect();
+        Self {
+            summary: report.summary(),
+            succeeded: report.rejected() == 0,
+            not_shown: report.rows.len() - rows.len(),
+            rows,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "employees/import.html")]
+pub struct ImportPage {
+    layout: Layout,
+    error: Option<String>,
+    report: Option<ReportView>,
+    dry_run: bool,
+}
+
+impl ImportPage {
+    fn columns(&self) -> String {
+        COLUMNS.join(",")
+    }
+}
+
+pub async fn import_form(user: CurrentUser, layout: Layout) -> Result<HttpResponse, WebError> {
+    require_editor(&user)?;
+    let page = ImportPage {
+        layout,
+        error: None,
+        report: None,
+        dry_run: false,
+    };
+    render_with_status(&page, StatusCode::OK)
+}
+
+pub async fn import(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    layout: Layout,
+    upload: Result<MultipartForm<ImportUpload>, actix_web::Error>,
+) -> Result<HttpResponse, WebError> {
+    require_editor(&user)?;
+    let mut page = ImportPage {
+        layout,
+        error: None,
+        report: None,
+        dry_run: false,
+    };
+    let file = match upload {
+        Ok(upload) => {
+            page.dry_run = upload.dry_run.is_some();
+            upload
+                .into_inner()
+                .file
+                .filter(|file| !file.data.is_empty())
+        }
+        Err(_) => None,
+    };
+    let Some(file) = file else {
+        page.error = Some("Choose a CSV file of at most 32 MB to import.".into());
+        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let imported = transfer::import(
+        &state.registry,
+        file.data.to_vec(),
+        user.username.clone(),
+        page.dry_run,
+    )
+    .await;
+    match imported {
+        Ok(report) => {
+            page.report = Some(ReportView::from(&report));
+            render_with_status(&page, StatusCode::OK)
+        }
+        Err(TransferError::File(error)) => {
+            page.error = Some(format!("This file cannot be imported: {error}."));
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(TransferError::Store(error)) => Err(error.into()),
+        Err(error @ TransferError::Output(_)) => Err(WebError::Internal(error.into())),
+    }
+}
+
+/// Every record as a CSV download, read and sent a page at a time.
+pub async fn export(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, WebError> {
+    require_editor(&user)?;
+    let exporter = Exporter::new(state.store().clone())
+        .await
+        .map_err(|error| match error {
+            TransferError::Store(error) => WebError::from(error),
+            other => WebError::Internal(other.into()),
+        })?;
+    let chunks = futures_util::stream::try_unfold(exporter, |mut exporter| async move {
+        let chunk = exporter.next_chunk().await?;
+        Ok::<_, TransferError>(chunk.map(|chunk| (web::Bytes::from(chunk), exporter)))
+    });
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"employees-{today}.csv\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(chunks))
+}

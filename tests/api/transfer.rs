@@ -1,0 +1,369 @@
+//! Bulk import and export, through the pages and the command line: a file goes in whole
+//! or not at all, each row's problem is named with its line, and an export reads back
+//! in unchanged.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::{Backend, TestEnv};
+
+const HEADER: &str =
+    "employee_id,first_name,last_name,email,hire_date,department,manager_id,phone,status";
+
+fn csv(rows: &[&str]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+crate::on_both_backends!(
+    an_import_stores_every_row_with_its_audit_entry_and_index_claims,
+    one_bad_row_imports_nothing_and_each_problem_is_named_by_line,
+    a_dry_run_checks_every_row_and_stores_nothing,
+    a_file_that_is_not_an_employee_csv_is_refused_with_its_reason,
+    an_upload_without_the_csrf_token_is_refused_and_changes_nothing,
+    an_export_imports_back_unchanged,
+    the_command_line_imports_all_or_nothing_and_exports_to_a_file,
+    an_import_racing_form_submissions_never_duplicates_a_record,
+);
+
+async fn an_import_stores_every_row_with_its_audit_entry_and_index_claims(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    env.database()
+        .execute("INSERT INTO departments (name) VALUES ('Finance')");
+    // The manager comes after the report that names them.
+    let file = csv(&[
+        "e-1,Ann,Lee,Ann@Example.com,2024-03-01,finance,E-2,+44 20 7946 0000,On leave",
+        "E-2,Bo,Ng,bo@example.com,2023-01-15,,,,",
+        "E-3,Cy,Li,cy@example.com,2022-06-30,Finance,E-2,,terminated",
+    ]);
+
+    let response = app.upload_csv(&file, false).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Imported 3 records."), "{page}");
+
+    let mut db = env.database();
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE e.employee_id IN ('E-1', 'E-3') AND e.manager_id = 'E-2' AND d.name = 'Finance'"
+        ),
+        2
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM employees WHERE employee_id = 'E-1' \
+             AND email = 'ann@example.com' AND status = 'on_leave' AND phone = '+44 20 7946 0000'"
+        ),
+        1
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM audit_events a JOIN employees e ON e.id = a.record_id \
+             WHERE a.action = 'create' AND a.actor = 'hr-staff' AND a.changes LIKE '%\"employee_id\"%'"
+        ),
+        3
+    );
+    let shown = app.get_html("/employees/E-1/history").await;
+    assert!(shown.contains("hr-staff"), "{shown}");
+
+    // The index learned the records: their duplicates are turned away without a query.
+    let calls = app.metric("roster_store_calls_total").await;
+    let response = app
+        .post_employee(&crate::helpers::employee_form("E-2", "new@example.com"))
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    assert_eq!(app.metric("roster_store_calls_total").await, calls);
+}
+
+async fn one_bad_row_imports_nothing_and_each_problem_is_named_by_line(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("E-9", "taken@example.com").await;
+    let file = csv(&[
+        "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
+        "E-2,Bo,Ng,not-an-address,2024-03-01,,,,",
+        "e-9,Cy,Li,cy@example.com,2024-03-01,,,,",
+        "E-4,Di,Wu,TAKEN@example.com,2024-03-01,,,,",
+        "E-5,Ed,Yu,ANN@example.com,2024-03-01,,,,",
+        "E-6,Fay,Oh,fay@example.com,2024-03-01,Nowhere,,,",
+        "E-7,Gil,Ma,gil@example.com,2024-03-01,,E-404,,",
+    ]);
+
+    let response = app.upload_csv(&file, false).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("6 of 7 rows were rejected, so nothing was imported"),
+        "{page}"
+    );
+    for expected in [
+        "email: Enter an e-mail address like name@example.com.",
+        "employee_id: a stored record has this ID",
+        "email: E-9 already has this e-mail",
+        "email: line 2 has the same e-mail",
+        "department: there is no department named &#34;Nowhere&#34;",
+        "manager_id: no employee has the ID E-404",
+    ] {
+        assert!(
+            page.contains(expected),
+            "the report lacks {expected:?}:\n{page}"
+        );
+    }
+    let mut db = env.database();
+    assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 1);
+    assert_eq!(db.count("SELECT count(*) AS n FROM audit_events"), 1);
+    env.assert_claims_free("E-1", "ann@example.com").await;
+}
+
+async fn a_dry_run_checks_every_row_and_stores_nothing(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let file = csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"]);
+
+    let page = app.upload_csv(&file, true).await.text().await.unwrap();
+    assert!(
+        page.contains("All 1 rows are valid. Nothing was imported (dry run)."),
+        "{page}"
+    );
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+    env.assert_claims_free("E-1", "ann@example.com").await;
+
+    let page = app.upload_csv(&file, false).await.text().await.unwrap();
+    assert!(page.contains("Imported 1 records."), "{page}");
+}
+
+async fn a_file_that_is_not_an_employee_csv_is_refused_with_its_reason(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let cases = [
+        ("", "Choose a CSV file"),
+        (
+            "employee_id,first_name\nE-1,Ann\n",
+            "lacks the required column(s) last_name, email, hire_date",
+        ),
+        (
+            "employee_id,first_name,last_name,email,hire_date,salary\n",
+            "unknown column &#34;salary&#34;",
+        ),
+        (
+            "employee_id,first_name,last_name,email,hire_date\n",
+            "no rows below its header",
+        ),
+    ];
+    for (file, reason) in cases {
+        let response = app.upload_csv(file, false).await;
+        assert_eq!(response.status().as_u16(), 422, "{file:?}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(reason),
+            "{file:?} should say {reason:?}:\n{page}"
+        );
+        assert!(page.contains("aria-describedby=\"file-error\""));
+    }
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+}
+
+async fn an_upload_without_the_csrf_token_is_refused_and_changes_nothing(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::text(csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"]))
+            .file_name("employees.csv"),
+    );
+    let response = app
+        .client
+        .post(app.url("/employees/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+}
+
+async fn an_export_imports_back_unchanged(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    env.database()
+        .execute("INSERT INTO departments (name) VALUES ('Sales, EMEA')");
+    let file = csv(&[
+        "E-1,=1+1,\"Lee \"\"Jr\"\"\",ann@example.com,2024-03-01,\"Sales, EMEA\",,,",
+        "E-2,Zoë,Ng,bo@example.com,2023-01-15,,E-1,+1 555 0100,on_leave",
+    ]);
+    assert!(
+        app.upload_csv(&file, false)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Imported 2")
+    );
+
+    let response = app.get("/employees/export.csv").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"employees-")
+    );
+    let exported = response.text().await.unwrap();
+    assert!(exported.starts_with("employee_id,first_name,last_name,email,hire_date,phone,"));
+    // A spreadsheet would run "=1+1" as a formula; the export defuses it.
+    assert!(exported.contains("E-1,'=1+1,"), "{exported}");
+
+    let elsewhere = TestEnv::new(backend).await;
+    let other = elsewhere.spawn().await;
+    elsewhere
+        .database()
+        .execute("INSERT INTO departments (name) VALUES ('Sales, EMEA')");
+    assert!(
+        other
+            .upload_csv(&exported, false)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Imported 2")
+    );
+    let again = other.get_html("/employees/export.csv").await;
+    assert_eq!(again, exported);
+}
+
+async fn the_command_line_imports_all_or_nothing_and_exports_to_a_file(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let dir = std::env::temp_dir().join(format!("roster-transfer-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        csv(&[
+            "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
+            "E-2,Bo,,bo@example.com,2024-03-01,,,,",
+        ]),
+    )
+    .unwrap();
+    let good = dir.join("good.csv");
+    std::fs::write(&good, csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"])).unwrap();
+    let path = |file: &std::path::Path| file.to_str().unwrap().to_owned();
+
+    let output = env.run_cli(&["import", &path(&bad)]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("line 2\tE-1\tvalid"), "{report}");
+    assert!(
+        report.contains("line 3\tE-2\trejected: last_name: Enter a name."),
+        "{report}"
+    );
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+
+    let output = env.run_cli(&["import", &path(&good), "--dry-run"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        env.database().count("SELECT count(*) AS n FROM employees"),
+        0
+    );
+
+    let output = env.run_cli(&["import", &path(&good)]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("line 2\tE-1\timported"));
+    assert_eq!(
+        env.database().count(
+            "SELECT count(*) AS n FROM audit_events WHERE actor = 'roster import' AND subject = 'E-1'"
+        ),
+        1
+    );
+    // The running server still refuses the imported ID (from Valkey, or the database).
+    let response = app
+        .post_employee(&crate::helpers::employee_form("E-1", "other@example.com"))
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    if let Some(valkey) = &env.valkey {
+        assert_eq!(
+            valkey.get("roster:employee_id:E-1").await.as_deref(),
+            Some("E-1")
+        );
+    }
+
+    let exported = dir.join("all.csv");
+    let output = env.run_cli(&["export", "--output", &path(&exported)]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!dir.join("all.csv.partial").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn an_import_racing_form_submissions_never_duplicates_a_record(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    let ids: Vec<String> = (0..200).map(|n| format!("R-{n}")).collect();
+    let rows: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{id},Ann,Lee,{id}@example.com,2024-03-01,,,,"))
+        .collect();
+    let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let app = &app;
+    let creates = futures_util::future::join_all(ids.iter().step_by(5).map(|id| async move {
+        let form = crate::helpers::employee_form(id, &format!("{id}@example.com"));
+        (id.clone(), app.post_employee(&form).await.status().as_u16())
+    }));
+    let (report, created) = tokio::join!(
+        async { app.upload_csv(&file, false).await.text().await.unwrap() },
+        creates
+    );
+
+    let created: BTreeSet<String> = created
+        .into_iter()
+        .filter(|(_, status)| *status == 303)
+        .map(|(id, _)| id)
+        .collect();
+    let mut db = env.database();
+    let stored = db.count("SELECT count(*) AS n FROM employees");
+    let distinct = db.count("SELECT count(DISTINCT employee_id) AS n FROM employees");
+    assert_eq!(stored, distinct);
+    if report.contains("Imported 200 records.") {
+        assert!(
+            created.is_empty(),
+            "{created:?} were created beside the import"
+        );
+        assert_eq!(stored, 200);
+    } else {
+        assert!(report.contains("nothing was imported"), "{report}");
+        assert!(!created.is_empty());
+        assert_eq!(stored, created.len() as i64);
+    }
+}
