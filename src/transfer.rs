@@ -7,12 +7,14 @@
 
 use std::io::Write;
 
+use std::sync::mpsc::SyncSender;
+
 use crate::domain::import::{
-    COLUMNS, CsvFileError, DepartmentNames, ImportRow, guard_formula, read_rows,
+    COLUMNS, CsvFileError, DepartmentNames, ImportRow, RowReader, guard_formula,
 };
 use crate::domain::{EmployeeId, Field, WorkEmail};
 use crate::registry::Registry;
-use crate::store::{EmployeeRecord, ImportClash, Store, StoreError};
+use crate::store::{EmployeeRecord, ImportBatch, ImportClash, Store, StoreError};
 
 /// Records read from the database per step of an export.
 pub const EXPORT_PAGE: i64 = 2_000;
@@ -104,6 +106,9 @@ impl ImportReport {
     }
 }
 
+/// Rows handed to the store at a time: reading the next batch overlaps storing this one.
+const BATCH_ROWS: usize = 5_000;
+
 /// Reads, checks and (unless `dry_run`, and only if every row is valid) stores the
 /// records of a CSV file, then tells the duplicate index about them.
 pub async fn import(
@@ -114,25 +119,28 @@ pub async fn import(
 ) -> Result<ImportReport, TransferError> {
     let departments = registry.store.departments().await?;
     let names = DepartmentNames::new(departments.iter().map(|d| (d.id, d.name.as_str())));
-    let mut rows = tokio::task::spawn_blocking(move || read_rows(csv.as_slice(), &names))
+    let (batches, received) = std::sync::mpsc::sync_channel(2);
+    let (read, file) = tokio::sync::oneshot::channel();
+    // A thread of its own, not the blocking pool: the store's import waits for it on
+    // that pool, and a full pool must not keep it from starting.
+    std::thread::spawn(move || {
+        let _ = read.send(read_in_batches(&csv, &names, &batches));
+    });
+    let stored = registry
+        .store
+        .import_employees(received, actor, !dry_run)
+        .await;
+    let (mut rows, claims) = file
         .await
         .map_err(|error| StoreError::Unavailable(error.into()))??;
-    let valid: Vec<(u64, _)> = rows
-        .iter_mut()
-        .filter_map(|row| row.employee.take().map(|employee| (row.line, employee)))
-        .collect();
-    let write = !dry_run && valid.len() == rows.len();
-    let claims: Vec<(EmployeeId, WorkEmail)> = valid
-        .iter()
-        .map(|(_, new)| (new.employee_id.clone(), new.email.clone()))
-        .collect();
-    let clashes = registry.store.import_employees(valid, actor, write).await?;
-    let imported = if write && clashes.is_empty() {
-        registry.index.learn(&claims).await;
-        claims.len()
-    } else {
-        0
-    };
+    let clashes = stored?;
+    let imported =
+        if !dry_run && clashes.is_empty() && rows.iter().all(|row| row.problems.is_empty()) {
+            registry.index.learn(&claims).await;
+            claims.len()
+        } else {
+            0
+        };
     for clash in clashes {
         if let Ok(at) = rows.binary_search_by_key(&clash.line, |row| row.line) {
             let (column, message) = explain(&clash);
@@ -144,6 +152,54 @@ pub async fn import(
         imported,
         dry_run,
     })
+}
+
+type ReadFile = (Vec<ImportRow>, Vec<(EmployeeId, WorkEmail)>);
+
+/// Reads the file, sending its valid rows to the store a batch at a time, and a refusal
+/// as soon as one row is refused. Returns every row, for the report, and the valid
+/// rows' claims.
+fn read_in_batches(
+    csv: &[u8],
+    departments: &DepartmentNames,
+    batches: &SyncSender<ImportBatch>,
+) -> Result<ReadFile, CsvFileError> {
+    // The store may have stopped listening (its database failed): reading goes on for
+    // the report, and the store's error is what the caller sees.
+    let send = |batch| {
+        let _ = batches.send(batch);
+    };
+    let refuse = |error| {
+        send(ImportBatch::Refused);
+        error
+    };
+    let (mut rows, mut claims, mut batch) = (Vec::new(), Vec::new(), Vec::new());
+    let mut refused = false;
+    for row in RowReader::new(csv, departments).map_err(refuse)? {
+        let mut row = row.map_err(refuse)?;
+        match row.employee.take() {
+            Some(employee) => {
+                claims.push((employee.employee_id.clone(), employee.email.clone()));
+                batch.push((row.line, employee));
+            }
+            None if !refused => {
+                refused = true;
+                send(ImportBatch::Refused);
+            }
+            None => {}
+        }
+        if batch.len() == BATCH_ROWS {
+            send(ImportBatch::Rows(std::mem::take(&mut batch)));
+        }
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(refuse(CsvFileError::NoRows));
+    }
+    if !batch.is_empty() {
+        send(ImportBatch::Rows(batch));
+    }
+    Ok((rows, claims))
 }
 
 fn explain(clash: &ImportClash) -> (&'static str, String) {

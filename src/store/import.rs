@@ -3,10 +3,17 @@
 //! records in three joins, and only a file without any is written, with one statement
 //! for the records and one for their audit entries, in one transaction. The unique
 //! indexes stay the last word: a record added meanwhile fails the write as a whole.
+//!
+//! On PostgreSQL a file expected to go in whole is first tried the short way: the
+//! records and their audit entries are copied straight into their tables, in one
+//! transaction, and the constraints judge. Only if they refuse does the check above run,
+//! to name every clash.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{BigInt, Nullable, Text};
+use std::sync::mpsc::Receiver;
+
 use diesel::{PgConnection, SqliteConnection};
 use time::Date;
 
@@ -14,7 +21,7 @@ use super::StoreError;
 use super::audit::{self, diff};
 use super::connection::DbConnection;
 use super::employees::audited_fields_of_new;
-use super::schema::import_rows;
+use super::schema::{audit_events, employees, import_rows};
 use crate::domain::{EmployeeId, Field, NewEmployee};
 
 /// Rows per SQLite insert: 13 columns each stay under its 32,766 bound parameters.
@@ -62,6 +69,154 @@ const INSERT_AUDIT: &str = "
     SELECT $1, 'create', 'employee', e.id, e.employee_id, i.changes
       FROM import_rows i JOIN employees e ON e.employee_id = i.employee_id
      ORDER BY i.line";
+
+/// Both COPYs of the short way name these ids; taken from the sequence first, so that
+/// each audit entry knows its record's id before either exists.
+const TAKE_EMPLOYEE_IDS: &str =
+    "SELECT nextval('employees_id_seq') AS id FROM generate_series(1, $1)";
+
+#[derive(QueryableByName)]
+struct TakenId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = employees, treat_none_as_default_value = false)]
+struct CopiedEmployee<'a> {
+    id: i64,
+    employee_id: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    hire_date: Date,
+    phone: Option<&'a str>,
+    date_of_birth: Option<Date>,
+    department_id: Option<i64>,
+    job_title: Option<&'a str>,
+    manager_id: Option<&'a str>,
+    status: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+struct CopiedAuditEvent<'a> {
+    actor: &'a str,
+    action: &'static str,
+    subject_kind: &'static str,
+    record_id: i64,
+    subject: &'a str,
+    changes: &'a str,
+}
+
+/// What reading a file hands the store, in file order.
+pub enum ImportBatch {
+    /// Valid rows, with their line numbers.
+    Rows(Vec<(u64, NewEmployee)>),
+    /// A row was refused, or the file became unreadable: nothing may be written.
+    Refused,
+}
+
+enum ShortWay {
+    Written,
+    /// The reader refused a row.
+    Refused,
+    /// The constraints refused a row: the check names it.
+    Clashed,
+}
+
+/// Why the short way stopped without writing.
+enum Stop {
+    Refused,
+    Failed(StoreError),
+}
+
+impl From<DieselError> for Stop {
+    fn from(error: DieselError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// The short way, fed while the file is still being read: each batch is copied as it
+/// arrives, and the transaction commits once the reader is done, if it refused nothing.
+/// Every row received lands in `received`.
+fn copy_postgres(
+    pg: &mut PgConnection,
+    batches: &Receiver<ImportBatch>,
+    received: &mut Vec<(u64, NewEmployee)>,
+    actor: &str,
+) -> Result<ShortWay, StoreError> {
+    let copied = pg.transaction(|pg| {
+        for batch in batches {
+            let ImportBatch::Rows(rows) = batch else {
+                return Err(Stop::Refused);
+            };
+            let start = received.len();
+            received.extend(rows);
+            copy_batch(pg, &received[start..], actor)?;
+        }
+        Ok(())
+    });
+    match copied {
+        Ok(()) => Ok(ShortWay::Written),
+        Err(Stop::Refused) => Ok(ShortWay::Refused),
+        Err(Stop::Failed(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::CheckViolation,
+            _,
+        )))) => Ok(ShortWay::Clashed),
+        Err(Stop::Failed(error)) => Err(error),
+    }
+}
+
+fn copy_batch(pg: &mut PgConnection, rows: &[(u64, NewEmployee)], actor: &str) -> Result<(), Stop> {
+    let ids = diesel::sql_query(TAKE_EMPLOYEE_IDS)
+        .bind::<BigInt, _>(rows.len() as i64)
+        .load::<TakenId>(pg)?;
+    let employees: Vec<CopiedEmployee> = rows
+        .iter()
+        .zip(&ids)
+        .map(|((_, new), id)| CopiedEmployee {
+            id: id.id,
+            employee_id: new.employee_id.as_str(),
+            first_name: new.first_name.as_str(),
+            last_name: new.last_name.as_str(),
+            email: new.email.as_str(),
+            hire_date: new.hire_date,
+            phone: new.phone.as_deref(),
+            date_of_birth: new.date_of_birth,
+            department_id: new.department_id,
+            job_title: new.job_title.as_deref(),
+            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
+            status: new.status.as_str(),
+        })
+        .collect();
+    diesel::copy_from(employees::table)
+        .from_insertable(&employees)
+        .execute(pg)?;
+    let changes: Vec<String> = rows
+        .iter()
+        .map(|(_, new)| audit::encode(&diff(&[], &audited_fields_of_new(new))))
+        .collect();
+    let events: Vec<CopiedAuditEvent> = rows
+        .iter()
+        .zip(&ids)
+        .zip(&changes)
+        .map(|(((_, new), id), changes)| CopiedAuditEvent {
+            actor,
+            action: "create",
+            subject_kind: "employee",
+            record_id: id.id,
+            subject: new.employee_id.as_str(),
+            changes,
+        })
+        .collect();
+    diesel::copy_from(audit_events::table)
+        .from_insertable(&events)
+        .execute(pg)?;
+    Ok(())
+}
 
 /// A row that cannot be stored as it is: its line, the field, and the record holding
 /// the value (or, for a manager, the ID nobody has).
@@ -134,14 +289,29 @@ macro_rules! check_then_write {
     }};
 }
 
-/// Finds every clash of `rows` with stored records; writes them all, with their audit
-/// entries, only when `write` is set and there is none.
+/// Finds every clash of the rows with stored records; writes them all, with their
+/// audit entries, only when `write` is set, nothing was refused, and there is none.
 pub(super) fn import(
     conn: &mut DbConnection,
-    rows: &[(u64, NewEmployee)],
+    batches: Receiver<ImportBatch>,
     actor: &str,
     write: bool,
 ) -> Result<Vec<ImportClash>, StoreError> {
+    let mut rows = Vec::new();
+    let mut write = write;
+    if let (DbConnection::Pg(pg), true) = (&mut *conn, write) {
+        match copy_postgres(pg, &batches, &mut rows, actor)? {
+            ShortWay::Written => return Ok(Vec::new()),
+            ShortWay::Refused => write = false,
+            ShortWay::Clashed => {}
+        }
+    }
+    for batch in batches {
+        match batch {
+            ImportBatch::Rows(more) => rows.extend(more),
+            ImportBatch::Refused => write = false,
+        }
+    }
     let table: Vec<StagedRow> = rows
         .iter()
         .map(|(line, new)| StagedRow::of(*line, new))

@@ -12,6 +12,7 @@ mod users;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
 
 use diesel::connection::SimpleConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -19,7 +20,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
-pub use import::ImportClash;
+pub use import::{ImportBatch, ImportClash};
 pub use users::UserRecord;
 
 use crate::config::DatabaseUrl;
@@ -302,16 +303,17 @@ impl Store {
         result
     }
 
-    /// Checks `rows` against the stored records and returns every clash; writes them
-    /// all, with their audit entries, only when `write` is set and there is none.
+    /// Checks the rows, as they arrive, against the stored records and returns every
+    /// clash; writes them all, with their audit entries, only when `write` is set,
+    /// nothing was refused, and there is no clash.
     pub async fn import_employees(
         &self,
-        rows: Vec<(u64, NewEmployee)>,
+        batches: Receiver<ImportBatch>,
         actor: String,
         write: bool,
     ) -> Result<Vec<ImportClash>, StoreError> {
         let imported = self
-            .run(move |conn| import::import(conn, &rows, &actor, write))
+            .run(move |conn| import::import(conn, batches, &actor, write))
             .await;
         self.written(imported)
     }

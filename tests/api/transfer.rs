@@ -21,6 +21,7 @@ fn csv(rows: &[&str]) -> String {
 crate::on_both_backends!(
     an_import_stores_every_row_with_its_audit_entry_and_index_claims,
     one_bad_row_imports_nothing_and_each_problem_is_named_by_line,
+    rows_valid_alone_but_clashing_with_stored_records_import_nothing,
     a_dry_run_checks_every_row_and_stores_nothing,
     a_file_that_is_not_an_employee_csv_is_refused_with_its_reason,
     an_upload_without_the_csrf_token_is_refused_and_changes_nothing,
@@ -117,6 +118,47 @@ async fn one_bad_row_imports_nothing_and_each_problem_is_named_by_line(backend: 
     let mut db = env.database();
     assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 1);
     assert_eq!(db.count("SELECT count(*) AS n FROM audit_events"), 1);
+    env.assert_claims_free("E-1", "ann@example.com").await;
+}
+
+/// Every row passes the checks that need no database, so PostgreSQL's constraints are
+/// the first to refuse (a taken ID, then a manager nobody has): the report still names
+/// each row.
+async fn rows_valid_alone_but_clashing_with_stored_records_import_nothing(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("E-9", "taken@example.com").await;
+    for (rows, problem) in [
+        (
+            [
+                "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
+                "e-9,Bo,Ng,bo@example.com,2024-03-01,,,,",
+            ],
+            "employee_id: a stored record has this ID",
+        ),
+        (
+            [
+                "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
+                "E-2,Bo,Ng,bo@example.com,2024-03-01,,E-404,,",
+            ],
+            "no employee has the ID E-404",
+        ),
+    ] {
+        let page = app
+            .upload_csv(&csv(&rows), false)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("1 of 2 rows were rejected, so nothing was imported"),
+            "{page}"
+        );
+        assert!(page.contains(problem), "{page}");
+        let mut db = env.database();
+        assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 1);
+        assert_eq!(db.count("SELECT count(*) AS n FROM audit_events"), 1);
+    }
     env.assert_claims_free("E-1", "ann@example.com").await;
 }
 
