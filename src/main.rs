@@ -80,8 +80,15 @@ fn main() -> ExitCode {
     // A missing .env file is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let command = cli.command.unwrap_or(Command::Serve);
+    // A server logs what it does; a command prints its own report and logs only trouble.
+    let default_filter = if matches!(command, Command::Serve) {
+        "info"
+    } else {
+        "warn"
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
+        .init();
     let purpose = match command {
         Command::Serve => Purpose::Serve,
         Command::Migrate

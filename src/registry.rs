@@ -4,8 +4,11 @@
 //! only after the commit. The index may turn a duplicate away early; only the
 //! database's unique indexes decide that something is *not* one.
 //!
-//! Each sequence runs on a task of its own: if the browser goes away mid-request, the
-//! handler is dropped, but a reservation must still be confirmed or released.
+//! Each sequence runs on a task of its own from the moment its reservation is made: if
+//! the browser goes away mid-request, the handler is dropped, but a reservation must
+//! still be confirmed or released. (A browser gone during the reservation's own round
+//! trip may leave it to expire, as a crash would.) A duplicate is turned away before
+//! that, without a task: the common rejection stays cheap.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -64,13 +67,14 @@ impl Registry {
         new: NewEmployee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
+        let reservation = self
+            .index
+            .reserve(&new.employee_id, &new.email, None)
+            .await
+            .map_err(WriteError::Duplicate)?;
         let (store, index) = self.parts();
         let actor = actor.username.clone();
         detached(async move {
-            let reservation = index
-                .reserve(&new.employee_id, &new.email, None)
-                .await
-                .map_err(WriteError::Duplicate)?;
             let id = new.employee_id.clone();
             match store.insert_employee(new, actor).await {
                 Ok(()) => {
@@ -93,13 +97,14 @@ impl Registry {
         new: NewEmployee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
+        let reservation = self
+            .index
+            .reserve(&new.employee_id, &new.email, Some(&current))
+            .await
+            .map_err(WriteError::Duplicate)?;
         let (store, index) = self.parts();
         let actor = actor.username.clone();
         detached(async move {
-            let reservation = index
-                .reserve(&new.employee_id, &new.email, Some(&current))
-                .await
-                .map_err(WriteError::Duplicate)?;
             let (id, email) = (new.employee_id.clone(), new.email.clone());
             match store
                 .update_employee(current.clone(), version, new, actor)

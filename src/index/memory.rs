@@ -49,23 +49,35 @@ impl IndexBackend for MemoryIndex {
         keys: &[&str],
         token: &str,
         ttl: Duration,
+        owner: Option<&str>,
     ) -> Result<Vec<Option<String>>, IndexError> {
         let now = Instant::now();
         let mut slots = self.slots();
-        Ok(keys
+        let holders: Vec<Option<String>> = keys
             .iter()
-            .map(|key| match slots.get(*key) {
-                Some(slot) if slot.is_live(now) => Some(slot.value.to_string()),
-                _ => {
+            .map(|key| {
+                slots
+                    .get(*key)
+                    .filter(|slot| slot.is_live(now))
+                    .map(|slot| slot.value.to_string())
+            })
+            .collect();
+        let taken_by_others = holders
+            .iter()
+            .flatten()
+            .any(|holder| Some(holder.as_str()) != owner);
+        if !taken_by_others {
+            for (key, holder) in keys.iter().zip(&holders) {
+                if holder.is_none() {
                     let slot = Slot {
                         value: token.into(),
                         expires_at: Some(now + ttl),
                     };
                     slots.insert((*key).into(), slot);
-                    None
                 }
-            })
-            .collect())
+            }
+        }
+        Ok(holders)
     }
 
     async fn confirm(

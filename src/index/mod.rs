@@ -11,6 +11,8 @@ mod memory;
 mod valkey;
 
 use std::collections::HashSet;
+
+use futures_util::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -33,12 +35,11 @@ const ACCOUNTS_REVISION: &str = "roster:accounts:revision";
 /// Long enough for any insert to commit; short enough that a crash between reserve and
 /// commit frees the ID soon.
 const RESERVATION_TTL: Duration = Duration::from_secs(10);
-/// A backend that does not answer in this time is treated as down for this request; a
-/// last guard, as the Valkey client's own timeouts are shorter.
-const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
-/// Claims published per call after an import, each call within the deadline.
+/// Claims published per call after an import.
 const LEARN_CHUNK: usize = 2_000;
+/// Chunks sent before the first answers: Valkey works while the next ones travel.
+const LEARN_CALLS_IN_FLIGHT: usize = 4;
 /// Records read from the database per step of a rebuild.
 const REBUILD_PAGE: i64 = 5_000;
 
@@ -62,19 +63,6 @@ impl ClaimSource for Store {
     }
 }
 
-/// Runs one index call under the deadline.
-async fn within_deadline<T>(
-    call: impl Future<Output = Result<T, IndexError>>,
-) -> Result<T, IndexError> {
-    tokio::time::timeout(CALL_TIMEOUT, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(IndexError::Unavailable(format!(
-                "no answer within {CALL_TIMEOUT:?}"
-            )))
-        })
-}
-
 /// A claim's identity in 8 bytes, for comparing a whole index with the database.
 fn fingerprint(key: &str, value: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -94,12 +82,15 @@ pub enum IndexError {
 /// The primitive, atomic operations the protocol is built from; each implementation
 /// behaves like the Valkey commands named.
 pub trait IndexBackend: Send + Sync {
-    /// `SET key token NX GET PX ttl` for each key: `None` where claimed, else the holder.
+    /// Atomically, all or nothing: unless a key is held by someone other than `owner`,
+    /// each free key is claimed with `token` for `ttl`. Returns each key's holder
+    /// before the call (`None` where it was free), so a clash leaves nothing to undo.
     fn reserve(
         &self,
         keys: &[&str],
         token: &str,
         ttl: Duration,
+        owner: Option<&str>,
     ) -> impl Future<Output = Result<Vec<Option<String>>, IndexError>> + Send;
     /// `SET key value IFEQ e` for each key and each expected value `e` (our token, or
     /// the record's previous ID after an edit), else `SET key value NX`: a reservation
@@ -165,8 +156,9 @@ impl IndexBackend for AnyIndex {
         keys: &[&str],
         token: &str,
         ttl: Duration,
+        owner: Option<&str>,
     ) -> Result<Vec<Option<String>>, IndexError> {
-        dispatch!(self, index => index.reserve(keys, token, ttl))
+        dispatch!(self, index => index.reserve(keys, token, ttl, owner))
     }
     async fn confirm(
         &self,
@@ -322,15 +314,16 @@ impl DuplicateIndex {
         }
     }
 
-    /// Runs one index call under the deadline; a failure marks the index down so that
-    /// the watcher rebuilds it, and the request goes on through the database.
+    /// Runs one index call; a failure marks the index down so that the watcher rebuilds
+    /// it, and the request goes on through the database. Every wait is bounded by the
+    /// backend itself (the Valkey client's connect, response and pool timeouts), not
+    /// by a timer here: one more per call cost a twentieth of a rejection's time.
     async fn call<T>(
         &self,
         what: &str,
         call: impl Future<Output = Result<T, IndexError>>,
     ) -> Option<T> {
-        within_deadline(call)
-            .await
+        call.await
             .map_err(|error| {
                 log::warn!("duplicate index: failed to {what}: {error}");
                 self.set_state(IndexState::Down);
@@ -342,70 +335,52 @@ impl DuplicateIndex {
     /// a ready index; otherwise the database decides. `owner` is the record being
     /// edited, if any: what it already holds is no clash.
     pub async fn reserve(
-        self: &Arc<Self>,
+        &self,
         id: &EmployeeId,
         email: &WorkEmail,
         owner: Option<&EmployeeId>,
     ) -> Result<Reservation, Clash> {
         let claims = Claims::of(id.as_str(), email.as_str());
+        let skipped = |claims| Reservation {
+            claims,
+            token: None,
+        };
         if self.state() != IndexState::Ready {
-            return Ok(Reservation {
-                claims,
-                token: None,
-            });
+            return Ok(skipped(claims));
         }
         let token = format!("{PENDING_PREFIX}{}", uuid::Uuid::new_v4());
-        let keys = claims.keys();
-        let Some(holders) = self
+        let owner = owner.map(EmployeeId::as_str);
+        let reserved = self
             .call(
                 "reserve",
-                self.backend.reserve(&keys, &token, RESERVATION_TTL),
+                self.backend
+                    .reserve(&claims.keys(), &token, RESERVATION_TTL, owner),
             )
-            .await
-        else {
-            return Ok(Reservation {
-                claims,
-                token: None,
-            });
+            .await;
+        let Some(holders) = reserved else {
+            return Ok(skipped(claims));
         };
-        let held_by_others = |holder: &String| owner.is_none_or(|owner| holder != owner.as_str());
         let clash = Claims::FIELDS
             .into_iter()
-            .zip(&holders)
+            .zip(holders)
             .find_map(|(field, holder)| {
                 holder
-                    .as_ref()
-                    .filter(|h| held_by_others(h))
+                    .filter(|holder| Some(holder.as_str()) != owner)
                     .map(|holder| (field, holder))
             });
-        let Some((field, holder)) = clash else {
-            return Ok(Reservation {
+        match clash {
+            None => Ok(Reservation {
                 claims,
                 token: Some(token),
-            });
-        };
-        let claimed: Vec<String> = keys
-            .iter()
-            .zip(&holders)
-            .filter(|(_, holder)| holder.is_none())
-            .map(|(key, _)| (*key).to_owned())
-            .collect();
-        if !claimed.is_empty() {
-            // The answer does not wait for it: until it lands (or, failing that, the
-            // reservation expires) the key only reads as "being added right now".
-            let index = Arc::clone(self);
-            tokio::spawn(async move {
-                let claimed: Vec<&str> = claimed.iter().map(String::as_str).collect();
-                index
-                    .call("release", index.backend.release(&claimed, &token))
-                    .await;
-            });
+            }),
+            Some((field, holder)) => {
+                self.rejections.fetch_add(1, Ordering::Relaxed);
+                Err(Clash {
+                    field,
+                    holder: EmployeeId::parse(&holder).ok(),
+                })
+            }
         }
-        self.rejections.fetch_add(1, Ordering::Relaxed);
-        Err(Clash {
-            field,
-            holder: EmployeeId::parse(holder).ok(),
-        })
     }
 
     /// After the commit: the keys now name the record, without expiry. `previous` is
@@ -490,9 +465,11 @@ impl DuplicateIndex {
         }
     }
 
-    /// After records were stored in bulk (an import): their claims, where none exists
-    /// yet. A claim that fails to land costs only speed (the database still refuses the
-    /// duplicate), and the next rebuild adds it.
+    /// After records were stored in bulk (an import): their claims. The database holds
+    /// these records now, so whatever a key held before (a stale claim, or a pending
+    /// reservation bound to fail at the database) gives way. A claim that fails to land
+    /// costs only speed (the database still refuses the duplicate), and the next
+    /// rebuild adds it.
     pub async fn learn(&self, records: &[(EmployeeId, WorkEmail)]) {
         if self.state() == IndexState::Down {
             self.missed_writes.store(true, Ordering::Release);
@@ -506,15 +483,13 @@ impl DuplicateIndex {
                     .map(|key| (key, id.to_string()))
             })
             .collect();
-        for chunk in entries.chunks(LEARN_CHUNK) {
-            if self
-                .call("publish", self.backend.publish_missing(chunk))
-                .await
-                .is_none()
-            {
-                self.missed_writes.store(true, Ordering::Release);
-                return;
-            }
+        let any_failed = futures_util::stream::iter(entries.chunks(LEARN_CHUNK))
+            .map(|chunk| self.call("publish", self.backend.publish(chunk)))
+            .buffer_unordered(LEARN_CALLS_IN_FLIGHT)
+            .any(|published| std::future::ready(published.is_none()))
+            .await;
+        if any_failed {
+            self.missed_writes.store(true, Ordering::Release);
         }
     }
 
@@ -531,7 +506,7 @@ impl DuplicateIndex {
     /// Tells the other replicas that accounts changed. Best effort: with Valkey down,
     /// each replica still ends revoked sessions it learns of through its own writes.
     pub async fn announce_accounts_changed(&self) {
-        if let Err(error) = within_deadline(self.backend.increment(ACCOUNTS_REVISION)).await {
+        if let Err(error) = self.backend.increment(ACCOUNTS_REVISION).await {
             log::warn!("failed to announce an accounts change: {error}");
         }
     }
@@ -539,9 +514,7 @@ impl DuplicateIndex {
     /// The accounts' revision, when the index can tell. A failure here says nothing
     /// about duplicate checks, so it leaves the index's state alone.
     pub async fn accounts_revision(&self) -> Option<u64> {
-        within_deadline(self.backend.counter(ACCOUNTS_REVISION))
-            .await
-            .ok()
+        self.backend.counter(ACCOUNTS_REVISION).await.ok()
     }
 
     /// Makes the index match the database, then marks it ready.
@@ -696,7 +669,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_partial_clash_releases_the_key_it_did_claim() {
+    async fn a_partial_clash_claims_nothing() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
         let reservation = index.reserve(&id, &email, None).await.unwrap();
@@ -705,14 +678,7 @@ mod tests {
         let (new_id, _) = claims("E-2", "x@x.io");
         assert!(index.reserve(&new_id, &email, None).await.is_err());
         let (_, new_email) = claims("E-9", "new@x.io");
-        // The release runs on a task of its own; give it its turn.
-        for _ in 0..100 {
-            if index.reserve(&new_id, &new_email, None).await.is_ok() {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-        panic!("the key claimed by the rejected reservation was never released");
+        assert!(index.reserve(&new_id, &new_email, None).await.is_ok());
     }
 
     #[tokio::test]

@@ -26,11 +26,15 @@ impl AuditAction {
     }
 }
 
-/// One field's change; `None` where the field had, or has, no value.
+/// One field's change; `None` where the field had, or has, no value. An absent value
+/// is left out of the JSON rather than written as null: every creation and removal
+/// would otherwise store a null per field, and an import stores 100,000 creations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
 }
 
@@ -199,5 +203,28 @@ mod tests {
         assert_eq!(changes[1].field, "job_title");
         assert!(diff(&old, &old).is_empty());
         assert_eq!(diff(&[], &new).len(), 2, "a creation lists every value");
+    }
+
+    #[test]
+    fn absent_values_are_left_out_and_read_back_as_absent() {
+        let changes = diff(&[], &[("phone", Some("123".to_owned()))]);
+        let stored = encode(&changes);
+        assert_eq!(stored, r#"[{"field":"phone","new":"123"}]"#);
+        let event = AuditEvent {
+            id: 1,
+            occurred_at: time::macros::datetime!(2026-01-01 0:00),
+            actor: "a".into(),
+            action: "create".into(),
+            subject_kind: "employee".into(),
+            record_id: 1,
+            subject: "E-1".into(),
+            changes: stored,
+        };
+        assert_eq!(event.field_changes(), changes);
+        let written_with_nulls = AuditEvent {
+            changes: r#"[{"field":"phone","old":null,"new":"123"}]"#.into(),
+            ..event
+        };
+        assert_eq!(written_with_nulls.field_changes(), changes);
     }
 }

@@ -34,6 +34,7 @@ async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
             &["roster:employee_id:A", "roster:email:b@example.com"],
             "pending:1",
             TTL,
+            None,
         )
         .await
         .unwrap();
@@ -52,6 +53,7 @@ async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
             ],
             "pending:2",
             TTL,
+            None,
         )
         .await
         .unwrap();
@@ -59,11 +61,29 @@ async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
         second,
         vec![Some("A-1".to_owned()), Some("pending:1".to_owned()), None]
     );
+
+    // That clash claimed nothing, not even the free key.
+    let owned = index
+        .reserve(
+            &["roster:employee_id:A", "roster:employee_id:C"],
+            "pending:3",
+            TTL,
+            Some("A-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(owned, vec![Some("A-1".to_owned()), None]);
+    // What the owner holds is no clash: its other keys were claimed.
+    let after = index
+        .reserve(&["roster:employee_id:C"], "pending:4", TTL, None)
+        .await
+        .unwrap();
+    assert_eq!(after, vec![Some("pending:3".to_owned())]);
 }
 
 async fn confirm_and_release_touch_only_their_own_reservation(index: &impl IndexBackend) {
     index
-        .reserve(&["roster:employee_id:A"], "pending:mine", TTL)
+        .reserve(&["roster:employee_id:A"], "pending:mine", TTL, None)
         .await
         .unwrap();
     index
@@ -76,7 +96,7 @@ async fn confirm_and_release_touch_only_their_own_reservation(index: &impl Index
         .unwrap();
     assert_eq!(
         index
-            .reserve(&["roster:employee_id:A"], "pending:3", TTL)
+            .reserve(&["roster:employee_id:A"], "pending:3", TTL, None)
             .await
             .unwrap(),
         vec![Some("pending:mine".to_owned())]
@@ -101,7 +121,7 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
 ) {
     let short = Duration::from_millis(50);
     index
-        .reserve(&["roster:employee_id:LATE"], "pending:slow", short)
+        .reserve(&["roster:employee_id:LATE"], "pending:slow", short, None)
         .await
         .unwrap();
     assert!(
@@ -114,7 +134,7 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
         Duration::from_secs(5),
         || async {
             let holders = index
-                .reserve(&["roster:employee_id:LATE"], "pending:next", short)
+                .reserve(&["roster:employee_id:LATE"], "pending:next", short, None)
                 .await
                 .unwrap();
             (holders == vec![None]).then_some(())
@@ -142,7 +162,7 @@ async fn publishing_missing_keys_never_overwrites(index: &impl IndexBackend) {
         .await
         .unwrap();
     index
-        .reserve(&["roster:email:b@example.com"], "pending:1", TTL)
+        .reserve(&["roster:email:b@example.com"], "pending:1", TTL, None)
         .await
         .unwrap();
 
