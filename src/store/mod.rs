@@ -5,6 +5,7 @@
 mod audit;
 mod connection;
 mod employees;
+mod group_commit;
 mod import;
 mod page_map;
 mod schema;
@@ -90,6 +91,8 @@ pub struct Store {
     /// As many calls in flight as the pool has connections: more would only park
     /// blocking threads on the pool, each with memory of its own.
     gate: Arc<tokio::sync::Semaphore>,
+    group_commit: Arc<group_commit::GroupCommit>,
+    postgres: bool,
 }
 
 impl Store {
@@ -108,6 +111,8 @@ impl Store {
             calls: Arc::new(AtomicU64::new(0)),
             page_map: Arc::default(),
             gate,
+            group_commit: Arc::new(group_commit::GroupCommit::new()),
+            postgres: matches!(url, DatabaseUrl::Postgres(_)),
         })
     }
 
@@ -150,7 +155,17 @@ impl Store {
         self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
     }
 
+    /// On PostgreSQL, in a group with the creates that arrive meanwhile (see
+    /// `group_commit`); SQLite commits in-process, with nothing to share.
     pub async fn insert_employee(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
+        if self.postgres {
+            self.group_commit.insert(self, new, actor).await
+        } else {
+            self.insert_one(new, actor).await
+        }
+    }
+
+    async fn insert_one(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
         let inserted = self
             .run(move |conn| employees::insert(conn, &new, &actor))
             .await;

@@ -6,7 +6,59 @@ on_both_backends!(
     every_invalid_field_is_reported_at_once_and_values_are_kept,
     an_unknown_manager_is_reported_beside_its_field,
     markup_in_text_fields_comes_back_escaped,
+    simultaneous_creates_each_get_their_own_outcome_and_audit_entry,
 );
+
+/// On PostgreSQL, creates that arrive together share a transaction (group commit): one
+/// bad row among them must not fail the others, nor lose or double an audit entry.
+async fn simultaneous_creates_each_get_their_own_outcome_and_audit_entry(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = env.spawn().await;
+    app.add_employee("TAKEN-1", "taken@example.com").await;
+    let forms: Vec<_> = (0..40)
+        .map(|n| {
+            let mut form = employee_form(&format!("G-{n}"), &format!("g{n}@example.com"));
+            match n {
+                7 => {
+                    form.insert("manager_id", "NOBODY-1".into());
+                }
+                13 => {
+                    form.insert("email", "TAKEN@example.com".into());
+                }
+                _ => {}
+            }
+            form
+        })
+        .collect();
+
+    let app = &app;
+    let statuses = futures_util::future::join_all(
+        forms
+            .iter()
+            .map(|form| async move { app.post_employee(form).await.status().as_u16() }),
+    )
+    .await;
+
+    for (n, status) in statuses.iter().enumerate() {
+        let expected = match n {
+            7 => 422,
+            13 => 409,
+            _ => 303,
+        };
+        assert_eq!(*status, expected, "G-{n}");
+    }
+    let mut db = env.database();
+    assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 39);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM employees e WHERE (SELECT count(*) FROM audit_events a \
+             WHERE a.record_id = e.id AND a.action = 'create' AND a.subject = e.employee_id) <> 1"
+        ),
+        0,
+        "every record has exactly one creation in its history"
+    );
+    assert_eq!(db.count("SELECT count(*) AS n FROM audit_events"), 39);
+}
 
 async fn a_new_employee_is_stored_and_the_user_sees_a_flash(backend: Backend) {
     let env = TestEnv::new(backend).await;
