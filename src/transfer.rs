@@ -199,6 +199,9 @@ fn read_in_batches(
     if !batch.is_empty() {
         send(ImportBatch::Rows(batch));
     }
+    if !refused {
+        send(ImportBatch::Complete);
+    }
     Ok((rows, claims))
 }
 

@@ -115,6 +115,9 @@ pub enum ImportBatch {
     Rows(Vec<(u64, NewEmployee)>),
     /// A row was refused, or the file became unreadable: nothing may be written.
     Refused,
+    /// Every row was read, and none refused. Only this lets a write commit: a reader
+    /// that stopped without saying so (it failed) leaves nothing behind.
+    Complete,
 }
 
 enum ShortWay {
@@ -148,14 +151,17 @@ fn copy_postgres(
 ) -> Result<ShortWay, StoreError> {
     let copied = pg.transaction(|pg| {
         for batch in batches {
-            let ImportBatch::Rows(rows) = batch else {
-                return Err(Stop::Refused);
-            };
-            let start = received.len();
-            received.extend(rows);
-            copy_batch(pg, &received[start..], actor)?;
+            match batch {
+                ImportBatch::Rows(rows) => {
+                    let start = received.len();
+                    received.extend(rows);
+                    copy_batch(pg, &received[start..], actor)?;
+                }
+                ImportBatch::Refused => return Err(Stop::Refused),
+                ImportBatch::Complete => return Ok(()),
+            }
         }
-        Ok(())
+        Err(Stop::Refused)
     });
     match copied {
         Ok(()) => Ok(ShortWay::Written),
@@ -306,12 +312,15 @@ pub(super) fn import(
             ShortWay::Clashed => {}
         }
     }
+    let mut complete = false;
     for batch in batches {
         match batch {
             ImportBatch::Rows(more) => rows.extend(more),
             ImportBatch::Refused => write = false,
+            ImportBatch::Complete => complete = true,
         }
     }
+    let write = write && complete;
     let table: Vec<StagedRow> = rows
         .iter()
         .map(|(line, new)| StagedRow::of(*line, new))

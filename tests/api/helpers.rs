@@ -311,6 +311,10 @@ impl TestEnv {
         }
     }
 
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn database(&self) -> DirectDb {
         match self.backend {
             Backend::Sqlite => {
