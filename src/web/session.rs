@@ -147,7 +147,11 @@ pub async fn require_csrf_token(
         let bytes = read_body(&mut request, MAX_FORM_BYTES).await?;
         let provided = csrf_field(&bytes);
         (Some(bytes), provided)
-    } else if content_type.starts_with("multipart/form-data") {
+    } else if content_type.starts_with("multipart/form-data")
+        // Only signed-in users upload files: nobody else gets to make the server read
+        // 32 MB (the sign-in form sits outside the sign-in guard).
+        && request.extensions().contains::<CurrentUser>()
+    {
         let bytes = read_body(&mut request, MAX_UPLOAD_BYTES).await?;
         let provided = multipart_csrf_field(request.headers(), bytes.clone()).await;
         (Some(bytes), provided)

@@ -219,6 +219,22 @@ async fn a_file_that_is_not_an_employee_csv_is_refused_with_its_reason(backend: 
 async fn an_upload_without_the_csrf_token_is_refused_and_changes_nothing(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = env.spawn().await;
+    // Nobody signed out gets to upload, not even to the sign-in form with its token.
+    let mut anonymous = app.anonymous();
+    anonymous.open_login().await;
+    let sign_in = reqwest::multipart::Form::new()
+        .text("csrf_token", anonymous.csrf_token.clone())
+        .text("username", "hr-staff")
+        .text("password", crate::helpers::PASSWORD);
+    let response = anonymous
+        .client
+        .post(anonymous.url("/login"))
+        .multipart(sign_in)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::text(csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"]))
