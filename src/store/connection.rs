@@ -89,12 +89,17 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// Each connection keeps its own page cache; at SQLite's default of 2 MB, eight of them
+/// were a fifth of the app's memory under load. The operating system caches the file
+/// for all of them anyway: at 512 KB the bench's list and search rates held, and peak
+/// memory fell by 11 MB.
+const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                            PRAGMA synchronous = NORMAL; PRAGMA cache_size = -512;";
+
 fn connect_sqlite(path: &Path) -> Result<SqliteConnection, ConnectionError> {
     let mut connection = SqliteConnection::establish(&path.to_string_lossy())?;
     connection
-        .batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-        )
+        .batch_execute(SQLITE_SETUP)
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(connection)
 }
