@@ -14,7 +14,7 @@ use crate::domain::import::{
 };
 use crate::domain::{EmployeeId, Field, WorkEmail};
 use crate::registry::Registry;
-use crate::store::{EmployeeRecord, ImportBatch, ImportClash, Store, StoreError};
+use crate::store::{EmployeeRecord, ImportBatch, ImportClash, ImportRecord, Store, StoreError};
 
 /// Records read from the database per step of an export.
 pub const EXPORT_PAGE: i64 = 2_000;
@@ -180,7 +180,7 @@ fn read_in_batches(
         match row.employee.take() {
             Some(employee) => {
                 claims.push((employee.employee_id.clone(), employee.email.clone()));
-                batch.push((row.line, employee));
+                batch.push(ImportRecord::new(row.line, employee));
             }
             None if !refused => {
                 refused = true;

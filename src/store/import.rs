@@ -109,10 +109,25 @@ struct CopiedAuditEvent<'a> {
     changes: &'a str,
 }
 
+/// A valid row on its way to the store: its line, the record, and its audit entry,
+/// encoded where the file is read, so that the store's connection only copies.
+pub struct ImportRecord {
+    line: u64,
+    new: NewEmployee,
+    changes: String,
+}
+
+impl ImportRecord {
+    pub fn new(line: u64, new: NewEmployee) -> Self {
+        let changes = audit::encode(&diff(&[], &audited_fields_of_new(&new)));
+        Self { line, new, changes }
+    }
+}
+
 /// What reading a file hands the store, in file order.
 pub enum ImportBatch {
     /// Valid rows, with their line numbers.
-    Rows(Vec<(u64, NewEmployee)>),
+    Rows(Vec<ImportRecord>),
     /// A row was refused, or the file became unreadable: nothing may be written.
     Refused,
     /// Every row was read, and none refused. Only this lets a write commit: a reader
@@ -146,7 +161,7 @@ impl From<DieselError> for Stop {
 fn copy_postgres(
     pg: &mut PgConnection,
     batches: &Receiver<ImportBatch>,
-    received: &mut Vec<(u64, NewEmployee)>,
+    received: &mut Vec<ImportRecord>,
     actor: &str,
 ) -> Result<ShortWay, StoreError> {
     let copied = pg.transaction(|pg| {
@@ -176,14 +191,14 @@ fn copy_postgres(
     }
 }
 
-fn copy_batch(pg: &mut PgConnection, rows: &[(u64, NewEmployee)], actor: &str) -> Result<(), Stop> {
+fn copy_batch(pg: &mut PgConnection, rows: &[ImportRecord], actor: &str) -> Result<(), Stop> {
     let ids = diesel::sql_query(TAKE_EMPLOYEE_IDS)
         .bind::<BigInt, _>(rows.len() as i64)
         .load::<TakenId>(pg)?;
     let employees: Vec<CopiedEmployee> = rows
         .iter()
         .zip(&ids)
-        .map(|((_, new), id)| CopiedEmployee {
+        .map(|(ImportRecord { new, .. }, id)| CopiedEmployee {
             id: id.id,
             employee_id: new.employee_id.as_str(),
             first_name: new.first_name.as_str(),
@@ -201,21 +216,16 @@ fn copy_batch(pg: &mut PgConnection, rows: &[(u64, NewEmployee)], actor: &str) -
     diesel::copy_from(employees::table)
         .from_insertable(&employees)
         .execute(pg)?;
-    let changes: Vec<String> = rows
-        .iter()
-        .map(|(_, new)| audit::encode(&diff(&[], &audited_fields_of_new(new))))
-        .collect();
     let events: Vec<CopiedAuditEvent> = rows
         .iter()
         .zip(&ids)
-        .zip(&changes)
-        .map(|(((_, new), id), changes)| CopiedAuditEvent {
+        .map(|(row, id)| CopiedAuditEvent {
             actor,
             action: "create",
             subject_kind: "employee",
             record_id: id.id,
-            subject: new.employee_id.as_str(),
-            changes,
+            subject: row.new.employee_id.as_str(),
+            changes: &row.changes,
         })
         .collect();
     diesel::copy_from(audit_events::table)
@@ -258,13 +268,13 @@ struct StagedRow<'a> {
     job_title: Option<&'a str>,
     manager_id: Option<&'a str>,
     status: &'a str,
-    changes: String,
+    changes: &'a str,
 }
 
 impl<'a> StagedRow<'a> {
-    fn of(line: u64, new: &'a NewEmployee) -> Self {
+    fn of(ImportRecord { line, new, changes }: &'a ImportRecord) -> Self {
         Self {
-            line: line as i64,
+            line: *line as i64,
             employee_id: new.employee_id.as_str(),
             first_name: new.first_name.as_str(),
             last_name: new.last_name.as_str(),
@@ -276,7 +286,7 @@ impl<'a> StagedRow<'a> {
             job_title: new.job_title.as_deref(),
             manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
             status: new.status.as_str(),
-            changes: audit::encode(&diff(&[], &audited_fields_of_new(new))),
+            changes,
         }
     }
 }
@@ -321,10 +331,7 @@ pub(super) fn import(
         }
     }
     let write = write && complete;
-    let table: Vec<StagedRow> = rows
-        .iter()
-        .map(|(line, new)| StagedRow::of(*line, new))
-        .collect();
+    let table: Vec<StagedRow> = rows.iter().map(StagedRow::of).collect();
     let attempt = |conn: &mut DbConnection| match conn {
         DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &table, actor, write)),
         DbConnection::Sqlite(sqlite) => {

@@ -21,7 +21,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
-pub use import::{ImportBatch, ImportClash};
+pub use import::{ImportBatch, ImportClash, ImportRecord};
 pub use users::UserRecord;
 
 use crate::config::DatabaseUrl;

@@ -433,7 +433,7 @@ crate::on_both_backends!(a_reader_that_stops_without_finishing_leaves_nothing_be
 async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Backend) {
     use roster::config::DatabaseUrl;
     use roster::domain::{EmployeeForm, NewEmployee};
-    use roster::store::{ImportBatch, Store};
+    use roster::store::{ImportBatch, ImportRecord, Store};
 
     let env = TestEnv::new(backend).await;
     let url = DatabaseUrl::parse(env.database_url()).unwrap();
@@ -450,7 +450,7 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             hire_date: "2024-03-01".into(),
             ..EmployeeForm::default()
         };
-        (n, NewEmployee::try_from(&form).unwrap())
+        ImportRecord::new(n, NewEmployee::try_from(&form).unwrap())
     };
 
     for finished in [false, true] {
