@@ -113,7 +113,7 @@ const BATCH_ROWS: usize = 5_000;
 /// records of a CSV file, then tells the duplicate index about them.
 pub async fn import(
     registry: &Registry,
-    csv: Vec<u8>,
+    csv: impl AsRef<[u8]> + Send + 'static,
     actor: String,
     dry_run: bool,
 ) -> Result<ImportReport, TransferError> {
@@ -124,7 +124,7 @@ pub async fn import(
     // A thread of its own, not the blocking pool: the store's import waits for it on
     // that pool, and a full pool must not keep it from starting.
     std::thread::spawn(move || {
-        let _ = read.send(read_in_batches(&csv, &names, &batches));
+        let _ = read.send(read_in_batches(csv.as_ref(), &names, &batches));
     });
     let stored = registry
         .store

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::store::StoreError;
+use crate::transfer::TransferError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -28,6 +29,17 @@ impl From<StoreError> for WebError {
         match error {
             StoreError::NotFound => WebError::NotFound,
             StoreError::Unavailable(_) => WebError::Unavailable(error.into()),
+            other => WebError::Internal(other.into()),
+        }
+    }
+}
+
+/// A file's own problems are shown on the import page itself; what is left is the
+/// database's, or an internal failure.
+impl From<TransferError> for WebError {
+    fn from(error: TransferError) -> Self {
+        match error {
+            TransferError::Store(error) => error.into(),
             other => WebError::Internal(other.into()),
         }
     }

@@ -75,6 +75,15 @@ pub struct ImportPage {
 }
 
 impl ImportPage {
+    fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            error: None,
+            report: None,
+            dry_run: false,
+        }
+    }
+
     fn columns(&self) -> String {
         COLUMNS.join(",")
     }
@@ -82,13 +91,7 @@ impl ImportPage {
 
 pub async fn import_form(user: CurrentUser, layout: Layout) -> Result<HttpResponse, WebError> {
     require_editor(&user)?;
-    let page = ImportPage {
-        layout,
-        error: None,
-        report: None,
-        dry_run: false,
-    };
-    render_with_status(&page, StatusCode::OK)
+    render_with_status(&ImportPage::new(layout), StatusCode::OK)
 }
 
 pub async fn import(
@@ -98,12 +101,7 @@ pub async fn import(
     upload: Result<MultipartForm<ImportUpload>, actix_web::Error>,
 ) -> Result<HttpResponse, WebError> {
     require_editor(&user)?;
-    let mut page = ImportPage {
-        layout,
-        error: None,
-        report: None,
-        dry_run: false,
-    };
+    let mut page = ImportPage::new(layout);
     let file = match upload {
         Ok(upload) => {
             page.dry_run = upload.dry_run.is_some();
@@ -120,7 +118,7 @@ pub async fn import(
     };
     let imported = transfer::import(
         &state.registry,
-        file.data.to_vec(),
+        file.data,
         user.username.clone(),
         page.dry_run,
     )
@@ -134,8 +132,7 @@ pub async fn import(
             page.error = Some(format!("This file cannot be imported: {error}."));
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(TransferError::Store(error)) => Err(error.into()),
-        Err(error @ TransferError::Output(_)) => Err(WebError::Internal(error.into())),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -145,12 +142,7 @@ pub async fn export(
     user: CurrentUser,
 ) -> Result<HttpResponse, WebError> {
     require_editor(&user)?;
-    let exporter = Exporter::new(state.store().clone())
-        .await
-        .map_err(|error| match error {
-            TransferError::Store(error) => WebError::from(error),
-            other => WebError::Internal(other.into()),
-        })?;
+    let exporter = Exporter::new(state.store().clone()).await?;
     let chunks = futures_util::stream::try_unfold(exporter, |mut exporter| async move {
         let chunk = exporter.next_chunk().await?;
         Ok::<_, TransferError>(chunk.map(|chunk| (web::Bytes::from(chunk), exporter)))
