@@ -32,11 +32,13 @@ pub const MAX_ROWS: usize = 200_000;
 
 /// Spreadsheets run a cell starting with one of these as a formula. Export puts an
 /// apostrophe before such a value (OWASP's advice) and import takes it off again, so a
-/// phone number like `+44 20 7946 0000` makes the round trip unchanged.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// phone number like `+44 20 7946 0000` makes the round trip unchanged. A value that
+/// itself starts with an apostrophe gets one more, or import would take its own off.
+/// (The last of these is that apostrophe; the others start formulas.)
+const GUARDED_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
 pub fn guard_formula(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(FORMULA_STARTS) {
+    if value.starts_with(GUARDED_STARTS) {
         format!("'{value}").into()
     } else {
         value.into()
@@ -45,7 +47,7 @@ pub fn guard_formula(value: &str) -> std::borrow::Cow<'_, str> {
 
 fn unguard_formula(value: &str) -> &str {
     match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if rest.starts_with(GUARDED_STARTS) => rest,
         _ => value,
     }
 }
@@ -218,10 +220,13 @@ impl LineCounter {
             .position(|byte| !matches!(byte, b'\r' | b'\n'))
             .map_or(input.len(), |skipped| offset + skipped);
         if offset > self.counted_to {
-            let newlines = input[self.counted_to..offset]
-                .iter()
-                .filter(|&&byte| byte == b'\n');
-            self.newlines += newlines.count() as u64;
+            // A line ends in "\n", "\r\n", or a lone "\r" (old Excel for Mac).
+            let seen = &input[self.counted_to..offset];
+            let line_ends = seen.iter().enumerate().filter(|&(at, &byte)| {
+                byte == b'\n'
+                    || (byte == b'\r' && input.get(self.counted_to + at + 1) != Some(&b'\n'))
+            });
+            self.newlines += line_ends.count() as u64;
             self.counted_to = offset;
         }
         self.newlines + 1
@@ -439,6 +444,22 @@ mod tests {
     }
 
     #[test]
+    fn line_numbers_follow_every_kind_of_line_end() {
+        for end in ["\n", "\r\n", "\r"] {
+            let text = [
+                "employee_id,first_name,last_name,email,hire_date",
+                "E-1,Ann,Lee,a@x.io,2024-03-01",
+                "",
+                "E-2,Bo,Ng,b@x.io,2024-03-01",
+                "E-3,Cy,Li,c@x.io,2024-03-01",
+            ]
+            .join(end);
+            let lines: Vec<u64> = read(&text).unwrap().iter().map(|row| row.line).collect();
+            assert_eq!(lines, [2, 4, 5], "line end {end:?}");
+        }
+    }
+
+    #[test]
     fn a_short_row_is_refused_not_guessed() {
         let rows = read("employee_id,first_name,last_name,email,hire_date\nE-1,Ann\n").unwrap();
         assert!(rows[0].problems[0].contains("has 2 fields where the header has 5"));
@@ -446,7 +467,15 @@ mod tests {
 
     #[test]
     fn formula_guards_make_the_round_trip() {
-        for value in ["+44 20 7946 0000", "=SUM(A1)", "plain", "'quoted"] {
+        for value in [
+            "+44 20 7946 0000",
+            "=SUM(A1)",
+            "plain",
+            "'quoted",
+            "'=SUM(A1)",
+            "'+1",
+            "''",
+        ] {
             assert_eq!(unguard_formula(&guard_formula(value)), value);
         }
         assert_eq!(guard_formula("=1+1"), "'=1+1");
