@@ -52,6 +52,7 @@ async fn detached<T: Send + 'static>(
         .map_err(|error| WriteError::Store(StoreError::Unavailable(error.into())))?
 }
 
+#[derive(Clone)]
 pub struct Registry {
     pub store: Store,
     pub index: Arc<DuplicateIndex>,

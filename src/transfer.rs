@@ -111,8 +111,22 @@ const BATCH_ROWS: usize = 5_000;
 
 /// Reads, checks and (unless `dry_run`, and only if every row is valid) stores the
 /// records of a CSV file, then tells the duplicate index about them.
+///
+/// On a task of its own: if the browser goes away, the handler is dropped, but an
+/// import that commits must still tell the index.
 pub async fn import(
     registry: &Registry,
+    csv: impl AsRef<[u8]> + Send + 'static,
+    actor: String,
+    dry_run: bool,
+) -> Result<ImportReport, TransferError> {
+    tokio::spawn(import_detached(registry.clone(), csv, actor, dry_run))
+        .await
+        .map_err(|error| StoreError::Unavailable(error.into()))?
+}
+
+async fn import_detached(
+    registry: Registry,
     csv: impl AsRef<[u8]> + Send + 'static,
     actor: String,
     dry_run: bool,

@@ -11,8 +11,6 @@ mod memory;
 mod valkey;
 
 use std::collections::HashSet;
-
-use futures_util::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -483,13 +481,16 @@ impl DuplicateIndex {
                     .map(|key| (key, id.to_string()))
             })
             .collect();
-        let any_failed = futures_util::stream::iter(entries.chunks(LEARN_CHUNK))
-            .map(|chunk| self.call("publish", self.backend.publish(chunk)))
-            .buffer_unordered(LEARN_CALLS_IN_FLIGHT)
-            .any(|published| std::future::ready(published.is_none()))
-            .await;
-        if any_failed {
-            self.missed_writes.store(true, Ordering::Release);
+        for wave in entries.chunks(LEARN_CHUNK * LEARN_CALLS_IN_FLIGHT) {
+            let mut calls = Vec::with_capacity(LEARN_CALLS_IN_FLIGHT);
+            for chunk in wave.chunks(LEARN_CHUNK) {
+                calls.push(self.call("publish", self.backend.publish(chunk)));
+            }
+            let published = futures_util::future::join_all(calls).await;
+            if published.iter().any(Option::is_none) {
+                self.missed_writes.store(true, Ordering::Release);
+                return;
+            }
         }
     }
 
