@@ -432,6 +432,16 @@ impl TestValkey {
             .unwrap();
     }
 
+    /// Forgets every loaded script, as a restarted Valkey has.
+    pub async fn flush_scripts(&self) {
+        let mut connection = self.connection().await;
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+    }
+
     pub async fn get(&self, key: &str) -> Option<String> {
         let mut connection = self.connection().await;
         redis::cmd("GET")

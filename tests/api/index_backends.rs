@@ -245,3 +245,28 @@ on_both_indexes!(
     remove_deletes_only_a_matching_value,
     the_built_marker_is_set_once_built,
 );
+
+/// Reserving runs a script by its hash; a restarted Valkey has forgotten it, and the
+/// next reservation must load it again rather than fail (and mark the index down).
+#[tokio::test]
+async fn reserving_survives_valkey_forgetting_its_scripts() {
+    let valkey = TestValkey::new().await;
+    let url = ValkeyUrl::parse(&valkey.url).unwrap();
+    let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
+    let first = index
+        .reserve(&["roster:employee_id:A"], "pending:1", TTL, None)
+        .await
+        .unwrap();
+    assert_eq!(first, vec![None]);
+
+    valkey.flush_scripts().await;
+    let second = index
+        .reserve(&["roster:employee_id:B"], "pending:2", TTL, None)
+        .await
+        .unwrap();
+    assert_eq!(second, vec![None]);
+    assert_eq!(
+        valkey.get("roster:employee_id:B").await.as_deref(),
+        Some("pending:2")
+    );
+}
