@@ -142,8 +142,8 @@ async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
 async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
     let csv = std::fs::read(&file).with_context(|| format!("failed to read {}", file.display()))?;
     let store = connect_store(&settings).await?;
-    // The servers' in-process indexes cannot be reached from here; they learn of the
-    // records when the database refuses a duplicate of one.
+    // The servers' in-process indexes cannot be reached from here: until a server
+    // restarts, a duplicate of an imported record is refused by the database, not them.
     let index = match &settings.valkey {
         Some(url) => AnyIndex::Valkey(ValkeyIndex::new(url, std::time::Duration::from_secs(5))?),
         None => AnyIndex::Memory(MemoryIndex::default()),
