@@ -114,7 +114,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve => runtime.block_on(serve(settings))?,
         Command::Migrate => {
-            Store::connect(&settings.database)?;
+            Store::connect(&settings.database, Purpose::Maintenance)?;
             println!("migrations applied to {}", settings.database);
         }
         Command::Reindex => runtime.block_on(reindex(settings))?,
@@ -136,7 +136,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 
 async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     let database = settings.database.clone();
-    Ok(tokio::task::spawn_blocking(move || Store::connect(&database)).await??)
+    Ok(
+        tokio::task::spawn_blocking(move || Store::connect(&database, Purpose::Maintenance))
+            .await??,
+    )
 }
 
 async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {

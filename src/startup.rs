@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy, ThrottlePolicy};
-use crate::config::{SecretKey, Settings};
+use crate::config::{Purpose, SecretKey, Settings};
 use crate::index::{AnyIndex, DuplicateIndex, MemoryIndex, ValkeyIndex};
 use crate::registry::Registry;
 use crate::store::Store;
@@ -188,7 +188,7 @@ impl Application {
 
 async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database.clone();
-    let store = tokio::task::spawn_blocking(move || Store::connect(&url))
+    let store = tokio::task::spawn_blocking(move || Store::connect(&url, Purpose::Serve))
         .await
         .context("failed to connect to the database")??;
     Ok(store)

@@ -3,14 +3,16 @@
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, R2D2Connection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use scheduled_thread_pool::ScheduledThreadPool;
 
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseUrl, Purpose};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -124,9 +126,68 @@ pub enum SetupError {
     Migrate(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The threads on which r2d2 opens connections (also unasked, to keep idle ones ready)
+/// and reaps old ones. r2d2 never joins them. A process that exits while one of them is
+/// inside libpq's SCRAM exchange has OpenSSL torn down under it by the exit handlers,
+/// and dies with SIGSEGV. So when the last `Store` is gone, every one of these threads
+/// is parked in a job of ours before the process may go on: then no connection work can
+/// be running, or start, when `main` returns.
+pub struct PoolThreads {
+    threads: Arc<ScheduledThreadPool>,
+}
+
+/// r2d2's own default.
+const POOL_THREADS: usize = 3;
+/// Longer than a connect normally takes, short enough not to hold up an exit for long
+/// when a server does not answer at all.
+const PARK_DEADLINE: Duration = Duration::from_secs(10);
+
+impl PoolThreads {
+    fn new() -> Self {
+        Self {
+            threads: Arc::new(
+                ScheduledThreadPool::builder()
+                    .num_threads(POOL_THREADS)
+                    .thread_name_pattern("roster-db-{}")
+                    .build(),
+            ),
+        }
+    }
+}
+
+impl Drop for PoolThreads {
+    fn drop(&mut self) {
+        let (parked, parked_threads) = mpsc::channel();
+        for _ in 0..POOL_THREADS {
+            let parked = parked.clone();
+            // A thread takes one job at a time, so each of them ends up in one of these,
+            // after whatever it was doing. They stay there until the process ends: three
+            // idle threads, where letting them go could run a queued connect at exit.
+            self.threads.execute(move || {
+                let _ = parked.send(());
+                loop {
+                    std::thread::park();
+                }
+            });
+        }
+        let deadline = Instant::now() + PARK_DEADLINE;
+        for _ in 0..POOL_THREADS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if parked_threads.recv_timeout(left).is_err() {
+                log::warn!(
+                    "a database connection was still being opened after {PARK_DEADLINE:?}; exiting anyway"
+                );
+                return;
+            }
+        }
+        log::debug!("the database pool's threads are parked");
+    }
+}
+
 /// Builds the pool, connecting eagerly so that a wrong URL or password stops the start
-/// with the real cause.
-pub fn build_pool(url: &DatabaseUrl) -> Result<Pool, SetupError> {
+/// with the real cause. A server keeps a couple of connections ready for the next
+/// request; a command opens only those it uses, and nothing runs in the background.
+pub fn build_pool(url: &DatabaseUrl, purpose: Purpose) -> Result<(Pool, PoolThreads), SetupError> {
     if let DatabaseUrl::Sqlite(path) = url {
         enable_write_ahead_log(path)?;
     }
@@ -135,16 +196,27 @@ pub fn build_pool(url: &DatabaseUrl) -> Result<Pool, SetupError> {
         // One writer at a time in SQLite; a few readers beside it in WAL mode.
         DatabaseUrl::Sqlite(_) => 8,
     };
-    r2d2::Pool::builder()
+    let threads = PoolThreads::new();
+    let builder = r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(2))
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(3))
+        .thread_pool(Arc::clone(&threads.threads));
+    let builder = match purpose {
+        Purpose::Serve => builder.min_idle(Some(2)),
+        // Without an idle timeout or a lifetime r2d2 starts no reaper either.
+        Purpose::Maintenance => builder
+            .min_idle(Some(0))
+            .idle_timeout(None)
+            .max_lifetime(None),
+    };
+    let pool = builder
         .build(ConnectionManager::new(url.clone()))
         .map_err(|source| SetupError::Connect {
             url: url.to_string(),
             source,
-        })
+        })?;
+    Ok((pool, threads))
 }
 
 /// WAL is a property of the file, set once before the pool: set per connection, the

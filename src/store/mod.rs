@@ -24,7 +24,7 @@ pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SI
 pub use import::{ImportBatch, ImportClash, ImportRecord};
 pub use users::UserRecord;
 
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseUrl, Purpose};
 use crate::domain::{EmployeeId, Field, NewEmployee, Role, Username};
 use connection::{DbConnection, Pool, TrackedConnection};
 
@@ -93,12 +93,14 @@ pub struct Store {
     gate: Arc<tokio::sync::Semaphore>,
     group_commit: Arc<group_commit::GroupCommit>,
     postgres: bool,
+    /// Parks the pool's threads when the last clone is dropped (see `PoolThreads`).
+    _pool_threads: Arc<connection::PoolThreads>,
 }
 
 impl Store {
     /// Connects, and applies pending migrations.
-    pub fn connect(url: &DatabaseUrl) -> Result<Self, SetupError> {
-        let pool = connection::build_pool(url)?;
+    pub fn connect(url: &DatabaseUrl, purpose: Purpose) -> Result<Self, SetupError> {
+        let (pool, pool_threads) = connection::build_pool(url, purpose)?;
         let mut connection = pool.get().map_err(|source| SetupError::Connect {
             url: url.to_string(),
             source,
@@ -113,6 +115,7 @@ impl Store {
             gate,
             group_commit: Arc::new(group_commit::GroupCommit::new()),
             postgres: matches!(url, DatabaseUrl::Postgres(_)),
+            _pool_threads: Arc::new(pool_threads),
         })
     }
 

@@ -431,13 +431,13 @@ crate::on_both_backends!(a_reader_that_stops_without_finishing_leaves_nothing_be
 /// The store commits an import only when the reader says it read the whole file: a
 /// reader that fails half way (its sender dropped) must not leave half a file stored.
 async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Backend) {
-    use roster::config::DatabaseUrl;
+    use roster::config::{DatabaseUrl, Purpose};
     use roster::domain::{EmployeeForm, NewEmployee};
     use roster::store::{ImportBatch, ImportRecord, Store};
 
     let env = TestEnv::new(backend).await;
     let url = DatabaseUrl::parse(env.database_url()).unwrap();
-    let store = tokio::task::spawn_blocking(move || Store::connect(&url))
+    let store = tokio::task::spawn_blocking(move || Store::connect(&url, Purpose::Serve))
         .await
         .unwrap()
         .unwrap();
