@@ -42,6 +42,16 @@ fn required_env(name: &str) -> String {
     })
 }
 
+/// The user name in a `postgres://USER:PASSWORD@HOST/DB` URL.
+fn app_role(url: &str) -> &str {
+    let credentials = url
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split_once('@'))
+        .map(|(credentials, _)| credentials)
+        .expect("ROSTER_TEST_APP_DATABASE_URL is postgres://USER:PASSWORD@HOST:PORT/DB");
+    credentials.split(':').next().unwrap()
+}
+
 /// Polls `check` until it returns `Some`, or fails the test after `within`.
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
 where
@@ -108,14 +118,18 @@ impl TestEnv {
                 }
             }
             Backend::Postgres => {
+                // The superuser makes and drops the database; the app connects as a
+                // role that must give its password, as in a deployment.
                 let admin_url = required_env("ROSTER_TEST_DATABASE_URL");
+                let app_url = required_env("ROSTER_TEST_APP_DATABASE_URL");
                 let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = PgConnection::establish(&admin_url)
                     .expect("failed to connect to the test PostgreSQL");
+                let app_role = app_role(&app_url);
                 admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .batch_execute(&format!("CREATE DATABASE {name} OWNER {app_role}"))
                     .unwrap();
-                let (base, _) = admin_url.rsplit_once('/').unwrap();
+                let (base, _) = app_url.rsplit_once('/').unwrap();
                 Self {
                     backend,
                     database_url: format!("{base}/{name}"),
