@@ -8,14 +8,17 @@
 //! | `VALKEY_URL` | `--valkey-url` | unset: the in-process index (SQLite only) |
 //! | `ROSTER_BIND` | `--bind` | `127.0.0.1:8080` |
 //! | `ROSTER_SECRET_KEY` | `--secret-key` | SQLite: generated once beside the database |
+//! | `ROSTER_TRUSTED_PROXIES` | `--trusted-proxies` | none |
+//! | `ROSTER_LOG_FORMAT` | `--log-format` | `text` |
 //! | `RUST_LOG` | — | `info` |
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use clap::Args;
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
 use rand::RngCore;
 
 /// The raw settings as clap reads them from flags and environment.
@@ -64,6 +67,59 @@ pub struct SettingsArgs {
         global = true
     )]
     pub login_lockout_secs: u64,
+
+    /// Addresses or CIDRs of the proxies in front of Roster, comma-separated: only
+    /// from them is `X-Forwarded-For` believed as the client's address (sign-in
+    /// throttling, logs)
+    #[arg(
+        long,
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// `text`, or `json` for one JSON object per log line
+    #[arg(
+        long,
+        env = "ROSTER_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, ConfigError> {
+        entries
+            .into_iter()
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| ConfigError::BadTrustedProxy(entry.to_owned()))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
 }
 
 /// Checked settings: holding one means the configuration is usable.
@@ -76,6 +132,7 @@ pub struct Settings {
     pub secret_key: Option<SecretKey>,
     pub secure_cookies: bool,
     pub login_lockout: std::time::Duration,
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +171,10 @@ pub enum ConfigError {
     SecretKeyRequired,
     #[error("ROSTER_SECRET_KEY is not usable: {0}; generate one with `openssl rand -hex 64`")]
     BadSecretKey(&'static str),
+    #[error(
+        "ROSTER_TRUSTED_PROXIES entry {0:?} is neither an address nor a CIDR: use e.g. 10.0.0.5,172.16.0.0/12"
+    )]
+    BadTrustedProxy(String),
     #[error("failed to read or create the secret key file {path}")]
     SecretKeyFile {
         path: PathBuf,
@@ -151,6 +212,9 @@ impl Settings {
             secret_key,
             secure_cookies: args.secure_cookies,
             login_lockout: std::time::Duration::from_secs(args.login_lockout_secs.max(1)),
+            trusted_proxies: TrustedProxies::parse(
+                args.trusted_proxies.iter().map(String::as_str),
+            )?,
         })
     }
 }
@@ -348,7 +412,24 @@ mod tests {
             secret_key: Some("ab".repeat(64)),
             secure_cookies: false,
             login_lockout_secs: 900,
+            trusted_proxies: Vec::new(),
+            log_format: LogFormat::Text,
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        let mut with_proxies = args("sqlite://x.db");
+        with_proxies.trusted_proxies = vec!["10.0.0.0/8".into(), " 192.0.2.1 ".into()];
+        let proxies = Settings::load(&with_proxies, Purpose::Maintenance)
+            .unwrap()
+            .trusted_proxies;
+        assert!(proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(proxies.contains("::ffff:192.0.2.1".parse().unwrap()));
+        assert!(!proxies.contains("192.0.2.2".parse().unwrap()));
+        with_proxies.trusted_proxies = vec!["proxy.internal".into()];
+        let error = Settings::load(&with_proxies, Purpose::Maintenance).unwrap_err();
+        assert!(error.to_string().contains("neither an address nor a CIDR"));
     }
 
     #[test]

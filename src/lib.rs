@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod health_check;
 pub mod index;
+pub mod logging;
 pub mod registry;
 pub mod startup;
 pub mod store;

@@ -14,6 +14,7 @@ use roster::registry::Registry;
 use roster::startup::Application;
 use roster::store::{Store, StoreError};
 use roster::transfer::{self, Exporter};
+use roster::{health_check, logging};
 
 /// Roster: employee records with no duplicates, ever.
 ///
@@ -53,6 +54,13 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Exit 0 when a running server answers its /healthz with 200 (for container
+    /// healthchecks in images without curl); exit 1, saying why, otherwise
+    Health {
+        /// The server's address
+        #[arg(long, default_value = health_check::DEFAULT_URL)]
+        url: String,
+    },
     /// Manage sign-in accounts
     User {
         #[command(subcommand)]
@@ -87,19 +95,25 @@ fn main() -> ExitCode {
     } else {
         "warn"
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
-        .init();
+    logging::init(cli.settings.log_format, default_filter);
     let purpose = match command {
         Command::Serve => Purpose::Serve,
         Command::Migrate
+        | Command::Health { .. }
         | Command::Reindex
         | Command::User { .. }
         | Command::Import { .. }
         | Command::Export { .. } => Purpose::Maintenance,
     };
-    let outcome = Settings::load(&cli.settings, purpose)
-        .map_err(anyhow::Error::from)
-        .and_then(|settings| run(command, settings));
+    let outcome = match command {
+        // Reads no settings: a healthcheck must not fail on the database's configuration.
+        Command::Health { url } => health_check::check(&url)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
+        command => Settings::load(&cli.settings, purpose)
+            .map_err(anyhow::Error::from)
+            .and_then(|settings| run(command, settings)),
+    };
     match outcome {
         Ok(code) => code,
         Err(error) => {
@@ -130,6 +144,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             return runtime.block_on(import(settings, file, dry_run));
         }
         Command::Export { output } => runtime.block_on(export(settings, output))?,
+        Command::Health { .. } => unreachable!("answered before the settings are read"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{Condition, DefaultHeaders, Logger};
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use actix_web_flash_messages::FlashMessagesFramework;
 use actix_web_flash_messages::storage::CookieMessageStore;
@@ -23,8 +23,8 @@ use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy, ThrottlePolicy
 use crate::config::{Purpose, SecretKey, Settings};
 use crate::index::{AnyIndex, DuplicateIndex, MemoryIndex, ValkeyIndex};
 use crate::registry::Registry;
-use crate::store::Store;
-use crate::web::{AppState, Departments, WebError, pages, probes};
+use crate::store::{SetupError, Store};
+use crate::web::{AppState, Departments, HttpMetrics, WebError, observe, pages, probes};
 
 /// How long one Valkey call may take before the request goes on without the index.
 const VALKEY_TIMEOUT: Duration = Duration::from_millis(200);
@@ -32,6 +32,10 @@ const DEPARTMENTS_REFRESH: Duration = Duration::from_secs(60);
 const ACCOUNTS_WATCH: Duration = Duration::from_secs(1);
 const ACCOUNTS_RELOAD_WITHOUT_VALKEY: Duration = Duration::from_secs(30);
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// How long a starting server waits for its database, and how long between tries.
+const DATABASE_WAIT: Duration = Duration::from_secs(60);
+const DATABASE_RETRY: Duration = Duration::from_secs(2);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 /// Strict by default: no inline script or style, no framing, forms post only here.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -81,6 +85,8 @@ impl Application {
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            http_metrics: HttpMetrics::default(),
         });
         state.departments.refresh(&store).await?;
         state
@@ -107,8 +113,6 @@ impl Application {
         let secure_cookies = settings.secure_cookies;
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let blocking_threads_per_worker = store.pool_size().div_ceil(workers).max(2);
-        let log_requests =
-            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let policy = state.session_policy;
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -125,14 +129,7 @@ impl Application {
                 .build();
             App::new()
                 .wrap(security_headers())
-                // Only when access lines would be printed: the logger costs time on
-                // every request even when its output is filtered away.
-                .wrap(Condition::new(
-                    log_requests,
-                    Logger::new("%s %r %Dms")
-                        .exclude("/healthz")
-                        .exclude("/readyz"),
-                ))
+                .wrap(from_fn(observe))
                 .app_data(state.clone())
                 .app_data(
                     web::FormConfig::default()
@@ -163,6 +160,9 @@ impl Application {
         // thread keeps a malloc arena: no more threads than connections.
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads_per_worker)
+        // On SIGTERM, requests in flight get this long to finish: less than the 30 s a
+        // container engine waits before it kills.
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .listen(listener)?
         .run();
         Ok(Self {
@@ -186,12 +186,32 @@ impl Application {
     }
 }
 
+/// A container stack may start the app before its database accepts connections, so a
+/// server waits for it, saying so at every try, instead of exiting at once.
 async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
-    let url = settings.database.clone();
-    let store = tokio::task::spawn_blocking(move || Store::connect(&url, Purpose::Serve))
-        .await
-        .context("failed to connect to the database")??;
-    Ok(store)
+    let deadline = tokio::time::Instant::now() + DATABASE_WAIT;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let url = settings.database.clone();
+        let connected = tokio::task::spawn_blocking(move || Store::connect(&url, Purpose::Serve))
+            .await
+            .context("failed to connect to the database")?;
+        match connected {
+            Ok(store) => return Ok(store),
+            Err(error @ SetupError::Connect { .. })
+                if tokio::time::Instant::now() + DATABASE_RETRY < deadline =>
+            {
+                log::warn!(
+                    "the database is not reachable yet (try {attempt}), trying again in {}s: {:#}",
+                    DATABASE_RETRY.as_secs(),
+                    anyhow::Error::from(error)
+                );
+                tokio::time::sleep(DATABASE_RETRY).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
 }
 
 async fn refresh_departments(state: web::Data<AppState>) {

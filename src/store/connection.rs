@@ -184,6 +184,17 @@ impl Drop for PoolThreads {
     }
 }
 
+/// r2d2 logs every failed connect as an error, several a second while the database is
+/// down; the caller that waited in vain reports the cause once, with its context.
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<ConnectionError> for QuietErrors {
+    fn handle_error(&self, error: ConnectionError) {
+        log::debug!("a database connection failed: {error}");
+    }
+}
+
 /// Builds the pool, connecting eagerly so that a wrong URL or password stops the start
 /// with the real cause. A server keeps a couple of connections ready for the next
 /// request; a command opens only those it uses, and nothing runs in the background.
@@ -201,7 +212,8 @@ pub fn build_pool(url: &DatabaseUrl, purpose: Purpose) -> Result<(Pool, PoolThre
         .max_size(size)
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(3))
-        .thread_pool(Arc::clone(&threads.threads));
+        .thread_pool(Arc::clone(&threads.threads))
+        .error_handler(Box::new(QuietErrors));
     let builder = match purpose {
         Purpose::Serve => builder.min_idle(Some(2)),
         // Without an idle timeout or a lifetime r2d2 starts no reaper either.

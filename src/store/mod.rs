@@ -81,12 +81,23 @@ fn is_connection_lost(error: &DieselError) -> bool {
     }
 }
 
+/// How busy the connection pool is.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub max: u32,
+    pub open: u32,
+    pub in_use: u32,
+    pub waiting: u64,
+}
+
 /// The database: a pool of connections, and a count of the calls made through it, which
 /// `/metrics` exposes so that "this answer needed no query" can be checked from outside.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
     calls: Arc<AtomicU64>,
+    /// Calls waiting for a connection, for `/metrics`.
+    waiting: Arc<AtomicU64>,
     page_map: Arc<page_map::PageMap>,
     /// As many calls in flight as the pool has connections: more would only park
     /// blocking threads on the pool, each with memory of its own.
@@ -111,6 +122,7 @@ impl Store {
         Ok(Self {
             pool,
             calls: Arc::new(AtomicU64::new(0)),
+            waiting: Arc::new(AtomicU64::new(0)),
             page_map: Arc::default(),
             gate,
             group_commit: Arc::new(group_commit::GroupCommit::new()),
@@ -128,17 +140,26 @@ impl Store {
         self.calls.load(Ordering::Relaxed)
     }
 
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            max: self.pool.max_size(),
+            open: state.connections,
+            in_use: state.connections - state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|error| StoreError::Unavailable(error.into()))?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = self.gate.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let _permit = permit.map_err(|error| StoreError::Unavailable(error.into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = pool

@@ -31,23 +31,3 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
 }
-
-/// Prometheus text format. `roster_store_calls_total` counts every database call, which
-/// is how "a duplicate costs no query" is checked from outside.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let index = state.index().stats();
-    let ready = i32::from(state.index().state() == IndexState::Ready);
-    let body = format!(
-        "# TYPE roster_store_calls_total counter\nroster_store_calls_total {}\n\
-         # TYPE roster_index_rejections_total counter\nroster_index_rejections_total {}\n\
-         # TYPE roster_index_rebuilds_total counter\nroster_index_rebuilds_total {}\n\
-         # TYPE roster_index_ready gauge\nroster_index_ready {ready}\n",
-        state.store().calls(),
-        index.rejections,
-        index.rebuilds,
-    );
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
-}

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::render_with_status;
 use super::session::{self, Layout, unix_now};
-use super::{AppState, WebError, see_other};
+use super::{AppState, ClientAddress, WebError, see_other};
 use crate::auth::{SessionClaims, Verdict, password};
 use crate::domain::{NewPassword, Role, Username};
 use crate::store::UserRecord;
@@ -98,7 +98,7 @@ pub async fn form(
 
 pub async fn submit(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    client: ClientAddress,
     session: Session,
     form: web::Form<LoginForm>,
     layout: Layout,
@@ -108,10 +108,7 @@ pub async fn submit(
         return create_first_admin(&state, &session, form, layout).await;
     }
     let name = form.username.trim().to_lowercase();
-    let address = request
-        .peer_addr()
-        .map(|peer| peer.ip().to_string())
-        .unwrap_or_default();
+    let address = client.0.to_string();
     let refuse = |status, message: &str, layout| {
         let page = LoginPage {
             layout,

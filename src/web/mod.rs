@@ -6,6 +6,8 @@ mod employees;
 mod error;
 mod health;
 mod login;
+mod metrics;
+mod observe;
 mod session;
 mod transfer;
 
@@ -18,11 +20,14 @@ use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::IncomingFlashMessages;
 
 use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy};
+use crate::config::TrustedProxies;
 use crate::index::DuplicateIndex;
 use crate::registry::Registry;
 use crate::store::{Department, Store, StoreError};
 
 pub use error::WebError;
+pub use metrics::HttpMetrics;
+pub use observe::{ClientAddress, RequestId, observe};
 pub use session::Layout;
 
 /// What every handler can reach; built once in startup.
@@ -36,6 +41,8 @@ pub struct AppState {
     pub setup_token: String,
     /// Password hashing in flight at once.
     pub password_work: tokio::sync::Semaphore,
+    pub trusted_proxies: TrustedProxies,
+    pub http_metrics: HttpMetrics,
 }
 
 impl AppState {
@@ -60,7 +67,7 @@ pub fn probes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/style.css", web::get().to(stylesheet));
 }
 

@@ -198,11 +198,29 @@ impl TestEnv {
         ));
     }
 
+    /// As `spawn_with_env`, with the app's log lines going to `logs` from its start,
+    /// so that a test can follow them before the app serves.
+    pub async fn spawn_with_env_and_logs(&self, variables: &[(&str, &str)], logs: Logs) -> TestApp {
+        let valkey_url = self.valkey.as_ref().map(|valkey| valkey.url.clone());
+        self.launch_logging(valkey_url, true, variables, logs).await
+    }
+
     async fn launch(
         &self,
         valkey_url: Option<String>,
         with_accounts: bool,
         variables: &[(&str, &str)],
+    ) -> TestApp {
+        self.launch_logging(valkey_url, with_accounts, variables, Logs::default())
+            .await
+    }
+
+    async fn launch_logging(
+        &self,
+        valkey_url: Option<String>,
+        with_accounts: bool,
+        variables: &[(&str, &str)],
+        logs: Logs,
     ) -> TestApp {
         let workdir = std::env::temp_dir().join(format!("roster-app-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&workdir).unwrap();
@@ -220,13 +238,23 @@ impl TestEnv {
             .env_remove("VALKEY_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         if let Some(url) = valkey_url {
             command.env("VALKEY_URL", url);
         }
         command.envs(variables.iter().copied());
         let mut process = command.spawn().expect("failed to start roster");
+        let mut log_lines = BufReader::new(process.stderr.take().unwrap()).lines();
+        tokio::spawn({
+            let logs = Arc::clone(&logs);
+            async move {
+                while let Ok(Some(line)) = log_lines.next_line().await {
+                    eprintln!("{line}");
+                    logs.lock().unwrap().push(line);
+                }
+            }
+        });
         let stdout = process.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let address = tokio::time::timeout(START_DEADLINE, async {
@@ -259,7 +287,8 @@ impl TestEnv {
         TestApp {
             browser,
             setup_link,
-            _process: process,
+            process,
+            logs,
             workdir,
         }
     }
@@ -472,6 +501,8 @@ impl TestValkey {
 pub struct TcpProxy {
     pub address: String,
     up: Arc<AtomicBool>,
+    /// Connections turned away while cut.
+    refused: Arc<std::sync::atomic::AtomicUsize>,
     stalled: watch::Sender<bool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
@@ -498,15 +529,18 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let up = Arc::new(AtomicBool::new(true));
+        let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (stalled, _) = watch::channel(false);
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
             let up = Arc::clone(&up);
+            let refused = Arc::clone(&refused);
             let stalled = stalled.clone();
             let connections = Arc::clone(&connections);
             async move {
                 while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
+                        refused.fetch_add(1, Ordering::SeqCst);
                         continue; // dropping the socket closes it
                     }
                     let upstream = upstream.clone();
@@ -529,6 +563,7 @@ impl TcpProxy {
         Self {
             address,
             up,
+            refused,
             stalled,
             connections,
             accept,
@@ -550,6 +585,10 @@ impl TcpProxy {
         self.up.store(true, Ordering::SeqCst);
         self.stalled.send_replace(false);
     }
+
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for TcpProxy {
@@ -558,11 +597,38 @@ impl Drop for TcpProxy {
     }
 }
 
+/// What an app wrote to standard error, a line each.
+pub type Logs = Arc<std::sync::Mutex<Vec<String>>>;
+
 pub struct TestApp {
     browser: Browser,
     pub setup_link: Option<String>,
-    _process: Child,
+    process: Child,
+    logs: Logs,
     workdir: PathBuf,
+}
+
+impl TestApp {
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM, as `docker stop` does.
+    pub fn terminate(&self) {
+        let pid = self.process.id().expect("the app is running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    pub async fn exit_status(&mut self, within: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(within, self.process.wait())
+            .await
+            .expect("the app did not exit in time")
+            .unwrap()
+    }
 }
 
 /// The app as one browser sees it, signed in as the HR account unless asked otherwise.

@@ -11,6 +11,7 @@ mod create;
 mod duplicates;
 mod edits;
 mod index_backends;
+mod operations;
 mod outage;
 mod pages;
 mod transfer;
