@@ -48,10 +48,17 @@ class Session:
         return response.status, text
 
     def sign_in(self, user, password):
-        self.request("GET", "/login")
-        status, _ = self.request("POST", "/login", {"username": user, "password": password})
-        if status != 303:
-            sys.exit(f"sign-in answered {status}")
+        # Right after a container restarts, Podman's DNS can fail the proxy for a
+        # moment (nginx answers 502): try again, within a deadline.
+        deadline = time.monotonic() + 30
+        while True:
+            self.request("GET", "/login")
+            status, _ = self.request("POST", "/login", {"username": user, "password": password})
+            if status == 303:
+                break
+            if time.monotonic() > deadline:
+                sys.exit(f"sign-in answered {status}")
+            time.sleep(1)
         self.request("GET", "/employees")
 
     def create(self, employee_id):
