@@ -1,7 +1,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -9,10 +8,8 @@ use clap::{Parser, Subcommand};
 use roster::auth::password;
 use roster::config::{Purpose, Settings, SettingsArgs};
 use roster::domain::{NewPassword, Role, Username};
-use roster::index::{AnyIndex, DuplicateIndex, MemoryIndex, ValkeyIndex};
-use roster::registry::Registry;
-use roster::startup::Application;
-use roster::store::{Store, StoreError};
+use roster::startup::{Application, connect};
+use roster::store::StoreError;
 use roster::transfer::{self, Exporter};
 use roster::{health_check, logging};
 
@@ -128,7 +125,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve => runtime.block_on(serve(settings))?,
         Command::Migrate => {
-            Store::connect(&settings.database, Purpose::Maintenance)?;
+            runtime.block_on(connect(&settings, Purpose::Maintenance))?;
             println!("migrations applied to {}", settings.database);
         }
         Command::Reindex => runtime.block_on(reindex(settings))?,
@@ -149,26 +146,11 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
-    let database = settings.database.clone();
-    Ok(
-        tokio::task::spawn_blocking(move || Store::connect(&database, Purpose::Maintenance))
-            .await??,
-    )
-}
-
 async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
     let csv = std::fs::read(&file).with_context(|| format!("failed to read {}", file.display()))?;
-    let store = connect_store(&settings).await?;
     // The servers' in-process indexes cannot be reached from here: until a server
     // restarts, a duplicate of an imported record is refused by the database, not them.
-    let index = match &settings.valkey {
-        Some(url) => AnyIndex::Valkey(ValkeyIndex::new(url, std::time::Duration::from_secs(5))?),
-        None => AnyIndex::Memory(MemoryIndex::default()),
-    };
-    let index = Arc::new(DuplicateIndex::new(index));
-    index.attach().await;
-    let registry = Registry { store, index };
+    let registry = connect(&settings, Purpose::Maintenance).await?.registry;
     let report = transfer::import(&registry, csv, "roster import".to_owned(), dry_run).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     report.write_to(&mut out)?;
@@ -181,7 +163,10 @@ async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Res
 }
 
 async fn export(settings: Settings, output: Option<PathBuf>) -> anyhow::Result<()> {
-    let store = connect_store(&settings).await?;
+    let store = connect(&settings, Purpose::Maintenance)
+        .await?
+        .registry
+        .store;
     let mut exporter = Exporter::new(store).await?;
     let Some(path) = output else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -243,7 +228,10 @@ fn add_user(
         .map_err(|message| anyhow::anyhow!("the password is not usable: {message}"))?;
     let hash = password::hash(password.expose())?;
     actix_web::rt::System::new().block_on(async move {
-        let store = connect_store(&settings).await?;
+        let store = connect(&settings, Purpose::Maintenance)
+            .await?
+            .registry
+            .store;
         let actor = "roster user add".to_owned();
         match store.insert_user(username.clone(), hash, role, actor).await {
             Ok(_) => {
@@ -278,15 +266,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn reindex(settings: Settings) -> anyhow::Result<()> {
-    let url = settings.valkey.as_ref().context(
+    anyhow::ensure!(
+        settings.valkey.is_some(),
         "VALKEY_URL is not set: reindex rebuilds the Valkey index (the in-process index is rebuilt at every start)",
-    )?;
-    let store = connect_store(&settings).await?;
-    let index = DuplicateIndex::new(AnyIndex::Valkey(ValkeyIndex::new(
-        url,
-        std::time::Duration::from_secs(5),
-    )?));
-    let count = index.rebuild(&store).await?;
+    );
+    let registry = connect(&settings, Purpose::Maintenance).await?.registry;
+    let count = registry.index.rebuild(&registry.store).await?;
     println!("duplicate index rebuilt from {count} records");
     Ok(())
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::auth::CurrentUser;
 use crate::domain::{EmployeeId, Field, FieldErrors, NewEmployee};
-use crate::index::{Clash, DuplicateIndex};
+use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -141,5 +141,13 @@ impl Registry {
             Ok(())
         })
         .await
+    }
+}
+
+/// The index rebuilds itself from the stored records, read here so that neither the
+/// index nor the store knows the other.
+impl ClaimSource for Store {
+    async fn claims_after(&self, after: i64, limit: i64) -> anyhow::Result<Vec<StoredClaims>> {
+        Ok(Store::claims_after(self, after, limit).await?)
     }
 }

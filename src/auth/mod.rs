@@ -5,8 +5,10 @@
 mod directory;
 pub mod password;
 mod session;
+mod signal;
 mod throttle;
 
 pub use directory::{Account, AccountDirectory, CurrentUser};
 pub use session::{SessionClaims, SessionPolicy};
+pub use signal::AccountsSignal;
 pub use throttle::{LoginThrottle, ThrottlePolicy, Verdict};

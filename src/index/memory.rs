@@ -3,7 +3,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{IndexBackend, IndexError};
+use super::backend::{IndexBackend, IndexError};
 
 struct Slot {
     /// Boxed, not `String`: a quarter less memory for an index of 200,000 claims.

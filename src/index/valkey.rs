@@ -8,9 +8,8 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Pipeline};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
 
-use super::{
-    BUILT_MARKER, EMAIL_KEY_PREFIX, ID_KEY_PREFIX, IndexBackend, IndexError, PENDING_PREFIX,
-};
+use super::backend::{IndexBackend, IndexError};
+use super::{BUILT_MARKER, EMAIL_KEY_PREFIX, ID_KEY_PREFIX, PENDING_PREFIX};
 use crate::config::ValkeyUrl;
 
 /// Keys per pipeline when publishing the whole index: large enough to amortise the round

@@ -160,7 +160,7 @@ async fn set_enabled(
         .set_user_enabled(id, enabled, user.username.clone())
         .await?;
     state.accounts.upsert(changed.account());
-    state.index().announce_accounts_changed().await;
+    state.accounts_signal.announce().await;
     let verb = if enabled {
         "enabled"
     } else {
@@ -223,7 +223,7 @@ pub async fn reset_password(
         .set_user_password(id, hash, user.username.clone())
         .await?;
     state.accounts.upsert(changed.account());
-    state.index().announce_accounts_changed().await;
+    state.accounts_signal.announce().await;
     FlashMessage::success(format!(
         "The password of {} was reset; their existing sessions have ended.",
         changed.username

@@ -19,7 +19,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::IncomingFlashMessages;
 
-use crate::auth::{AccountDirectory, LoginThrottle, SessionPolicy};
+use crate::auth::{AccountDirectory, AccountsSignal, LoginThrottle, SessionPolicy};
 use crate::config::TrustedProxies;
 use crate::index::DuplicateIndex;
 use crate::registry::Registry;
@@ -33,6 +33,7 @@ pub use session::Layout;
 /// What every handler can reach; built once in startup.
 pub struct AppState {
     pub registry: Registry,
+    pub accounts_signal: AccountsSignal,
     pub departments: Departments,
     pub accounts: AccountDirectory,
     pub throttle: LoginThrottle,
