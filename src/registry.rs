@@ -18,27 +18,28 @@ use crate::domain::{EmployeeId, Field, FieldErrors, NewEmployee};
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
 use crate::store::{Store, StoreError};
 
+/// Why a write did not happen. Says what went wrong, not what to tell the user: the
+/// web layer decides the wording and the status.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("the {} is already taken", .0.field.name())]
     Duplicate(Clash),
     #[error("invalid fields: {0}")]
     Invalid(FieldErrors),
+    #[error("the {} refers to nothing", .0.name())]
+    MissingReference(Field),
     #[error(transparent)]
     Store(StoreError),
+    /// The task carrying the write panicked: a bug, answered as an internal error.
+    #[error("the write's task ended without an answer")]
+    Interrupted(#[source] tokio::task::JoinError),
 }
 
 impl From<StoreError> for WriteError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict { field, holder } => Self::Duplicate(Clash { field, holder }),
-            StoreError::MissingReference(field) => Self::Invalid(FieldErrors::single(
-                field,
-                match field {
-                    Field::ManagerId => "No employee has this ID.",
-                    _ => "This department does not exist (any more).",
-                },
-            )),
+            StoreError::MissingReference(field) => Self::MissingReference(field),
             other => Self::Store(other),
         }
     }
@@ -47,9 +48,7 @@ impl From<StoreError> for WriteError {
 async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T, WriteError>> + Send + 'static,
 ) -> Result<T, WriteError> {
-    tokio::spawn(work)
-        .await
-        .map_err(|error| WriteError::Store(StoreError::Unavailable(error.into())))?
+    tokio::spawn(work).await.map_err(WriteError::Interrupted)?
 }
 
 #[derive(Clone)]

@@ -122,7 +122,7 @@ pub async fn import(
 ) -> Result<ImportReport, TransferError> {
     tokio::spawn(import_detached(registry.clone(), csv, actor, dry_run))
         .await
-        .map_err(|error| StoreError::Unavailable(error.into()))?
+        .map_err(|error| StoreError::Interrupted(error.into()))?
 }
 
 async fn import_detached(
@@ -146,7 +146,7 @@ async fn import_detached(
         .await;
     let (mut rows, claims) = file
         .await
-        .map_err(|error| StoreError::Unavailable(error.into()))??;
+        .map_err(|error| StoreError::Interrupted(error.into()))??;
     let clashes = stored?;
     let imported =
         if !dry_run && clashes.is_empty() && rows.iter().all(|row| row.problems.is_empty()) {

@@ -96,10 +96,10 @@ impl GroupCommit {
         let job = Job { new, actor, reply };
         self.jobs
             .send(job)
-            .map_err(|error| StoreError::Unavailable(error.to_string().into()))?;
+            .map_err(|error| StoreError::Interrupted(error.to_string().into()))?;
         outcome
             .await
-            .map_err(|error| StoreError::Unavailable(error.into()))?
+            .map_err(|error| StoreError::Interrupted(error.into()))?
     }
 }
 

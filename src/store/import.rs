@@ -10,18 +10,18 @@
 //! to name every clash.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use std::sync::mpsc::Receiver;
 
 use diesel::{PgConnection, SqliteConnection};
 use time::Date;
 
-use super::StoreError;
 use super::audit::{self, diff};
 use super::connection::DbConnection;
 use super::employees::audited_fields_of_new;
 use super::schema::{audit_events, employees, import_rows};
+use super::{Rule, StoreError};
 use crate::domain::{EmployeeId, Field, NewEmployee};
 
 /// Rows per SQLite insert: 13 columns each stay under its 32,766 bound parameters.
@@ -181,12 +181,7 @@ fn copy_postgres(
     match copied {
         Ok(()) => Ok(ShortWay::Written),
         Err(Stop::Refused) => Ok(ShortWay::Refused),
-        Err(Stop::Failed(StoreError::Query(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation
-            | DatabaseErrorKind::ForeignKeyViolation
-            | DatabaseErrorKind::CheckViolation,
-            _,
-        )))) => Ok(ShortWay::Clashed),
+        Err(Stop::Failed(StoreError::Violation { .. })) => Ok(ShortWay::Clashed),
         Err(Stop::Failed(error)) => Err(error),
     }
 }
@@ -342,10 +337,9 @@ pub(super) fn import(
     };
     let clashes = match attempt(conn) {
         // A record stored between the check and the write: the second check names it.
-        Err(StoreError::Query(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) => attempt(conn)?,
+        Err(StoreError::Violation {
+            rule: Rule::Unique, ..
+        }) => attempt(conn)?,
         other => other?,
     };
     Ok(clashes.into_iter().map(ImportClash::from).collect())

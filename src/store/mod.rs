@@ -5,6 +5,7 @@
 mod audit;
 mod connection;
 mod employees;
+mod error;
 mod group_commit;
 mod import;
 mod page_map;
@@ -16,16 +17,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
 use diesel::connection::SimpleConnection;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
+pub use error::{Rule, StoreError};
 pub use import::{ImportBatch, ImportClash, ImportRecord};
 pub use users::UserRecord;
 
 use crate::config::{DatabaseUrl, Purpose};
-use crate::domain::{EmployeeId, Field, NewEmployee, Role, Username};
+use crate::domain::{EmployeeId, NewEmployee, Role, Username};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
@@ -33,53 +34,6 @@ use connection::{DbConnection, Pool, TrackedConnection};
 const SEARCH_WINDOW: i64 = 2_000;
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("no such employee")]
-    NotFound,
-    #[error("the {} is already taken", .field.name())]
-    Conflict {
-        field: Field,
-        /// The record holding the value, when it could be found.
-        holder: Option<EmployeeId>,
-    },
-    #[error("the {} refers to nothing", .0.name())]
-    MissingReference(Field),
-    #[error("the record was changed since it was read")]
-    StaleVersion,
-    #[error("the employee still manages others")]
-    StillManaging,
-    #[error("the username is taken")]
-    UsernameTaken,
-    #[error("the database is unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("a database query failed")]
-    Query(#[source] DieselError),
-}
-
-impl From<DieselError> for StoreError {
-    fn from(error: DieselError) -> Self {
-        if is_connection_lost(&error) {
-            StoreError::Unavailable(error.into())
-        } else {
-            StoreError::Query(error)
-        }
-    }
-}
-
-fn is_connection_lost(error: &DieselError) -> bool {
-    match error {
-        DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        )
-        | DieselError::BrokenTransactionManager => true,
-        // SQLite's answer when the busy timeout ran out behind another writer.
-        DieselError::DatabaseError(_, info) => info.message().contains("database is locked"),
-        _ => false,
-    }
-}
 
 /// How busy the connection pool is.
 #[derive(Debug, Clone, Copy)]
@@ -159,7 +113,7 @@ impl Store {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let permit = self.gate.acquire().await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let _permit = permit.map_err(|error| StoreError::Unavailable(error.into()))?;
+        let _permit = permit.map_err(|error| StoreError::Interrupted(error.into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = pool
@@ -172,7 +126,7 @@ impl Store {
             result
         })
         .await
-        .map_err(|error| StoreError::Unavailable(error.into()))?
+        .map_err(|error| StoreError::Interrupted(error.into()))?
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

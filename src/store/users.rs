@@ -1,10 +1,9 @@
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::StoreError;
 use super::audit::{self, AuditAction, FieldChange, Subject};
 use super::connection::DbConnection;
 use super::schema::users;
+use super::{Rule, StoreError};
 use crate::auth::Account;
 use crate::domain::{Role, Username};
 
@@ -102,10 +101,9 @@ pub(super) fn insert(
         find(conn, id)
     });
     match inserted {
-        Err(StoreError::Query(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) => Err(StoreError::UsernameTaken),
+        Err(StoreError::Violation {
+            rule: Rule::Unique, ..
+        }) => Err(StoreError::UsernameTaken),
         other => other,
     }
 }

@@ -1,28 +1,17 @@
 //! Accounts, for administrators: list, add, disable or enable, reset a password.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
 use serde::Deserialize;
 
-use super::error::render_with_status;
+use super::error::{Refusal, render, render_refused};
 use super::login::hash_in_background;
-use super::session::Layout;
+use super::session::{Admin, Layout};
 use super::{AppState, WebError, see_other};
 use crate::auth::CurrentUser;
 use crate::domain::{NewPassword, Role, Username};
 use crate::store::{StoreError, UserRecord};
-
-fn require_admin(user: &CurrentUser) -> Result<(), WebError> {
-    if user.role.is_admin() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden(
-            "Only an administrator can manage accounts.",
-        ))
-    }
-}
 
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -61,7 +50,7 @@ async fn users_page(
     layout: Layout,
     form: NewUserForm,
     errors: Vec<String>,
-    status: StatusCode,
+    refusal: Option<Refusal>,
 ) -> Result<HttpResponse, WebError> {
     let page = UsersPage {
         layout,
@@ -70,32 +59,26 @@ async fn users_page(
         form_role: form.role,
         errors,
     };
-    render_with_status(&page, status)
+    match refusal {
+        Some(refusal) => render_refused(&page, refusal),
+        None => render(&page),
+    }
 }
 
 pub async fn users(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    _: Admin,
     layout: Layout,
 ) -> Result<HttpResponse, WebError> {
-    require_admin(&user)?;
-    users_page(
-        &state,
-        layout,
-        NewUserForm::default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
+    users_page(&state, layout, NewUserForm::default(), Vec::new(), None).await
 }
 
 pub async fn add_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     layout: Layout,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, WebError> {
-    require_admin(&user)?;
     let form = form.into_inner();
     let username = Username::parse(&form.username);
     let role = Role::parse(&form.role);
@@ -111,14 +94,7 @@ pub async fn add_user(
                 .flatten()
                 .filter(|message| !message.is_empty())
                 .collect();
-            return users_page(
-                &state,
-                layout,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return users_page(&state, layout, form, errors, Some(Refusal::Invalid)).await;
         }
     };
     let hash = hash_in_background(&state, password).await?;
@@ -139,7 +115,7 @@ pub async fn add_user(
         }
         Err(StoreError::UsernameTaken) => {
             let errors = vec![format!("The username {} is taken.", form.username.trim())];
-            users_page(&state, layout, form, errors, StatusCode::CONFLICT).await
+            users_page(&state, layout, form, errors, Some(Refusal::Conflict)).await
         }
         Err(error) => Err(error.into()),
     }
@@ -151,7 +127,6 @@ async fn set_enabled(
     id: i64,
     enabled: bool,
 ) -> Result<HttpResponse, WebError> {
-    require_admin(user)?;
     if id == user.id && !enabled {
         return Err(WebError::Forbidden("You cannot disable your own account."));
     }
@@ -172,7 +147,7 @@ async fn set_enabled(
 
 pub async fn enable_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
     set_enabled(&state, &user, id.into_inner(), true).await
@@ -180,7 +155,7 @@ pub async fn enable_user(
 
 pub async fn disable_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
     set_enabled(&state, &user, id.into_inner(), false).await
@@ -194,12 +169,11 @@ pub struct PasswordForm {
 
 pub async fn reset_password(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    Admin(user): Admin,
     layout: Layout,
     id: web::Path<i64>,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    require_admin(&user)?;
     let id = id.into_inner();
     let target = state.store().find_user(id).await?;
     let username = Username::parse(&target.username).map_err(|_| WebError::NotFound)?;
@@ -212,7 +186,7 @@ pub async fn reset_password(
                 layout,
                 NewUserForm::default(),
                 errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(Refusal::Invalid),
             )
             .await;
         }

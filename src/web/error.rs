@@ -1,12 +1,64 @@
-//! The one place where errors become HTTP answers. Users see a short message; the log
-//! gets the whole cause chain, once.
+//! The one place where errors become HTTP answers, and where every status is chosen.
+//! Users see a short message; the log gets the whole cause chain, once.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::registry::WriteError;
 use crate::store::StoreError;
 use crate::transfer::TransferError;
+
+/// Why a submission is answered with its page again (values kept, problems named)
+/// instead of going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A sign-in with a wrong username or password.
+    WrongCredentials,
+    /// Values that break their field's rules, or refer to nothing.
+    Invalid,
+    /// A value another record holds, or a record changed since it was read.
+    Conflict,
+    /// Too many attempts in too short a time.
+    Throttled,
+}
+
+impl Refusal {
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::WrongCredentials => StatusCode::UNAUTHORIZED,
+            Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// For the write's form page: the refusal a failed write is shown with, or `None`
+    /// when it is no fault of the submission (an outage, a bug, a record gone).
+    pub fn of_write(error: &WriteError) -> Option<Self> {
+        match error {
+            WriteError::Duplicate(_) => Some(Refusal::Conflict),
+            WriteError::Invalid(_) | WriteError::MissingReference(_) => Some(Refusal::Invalid),
+            WriteError::Store(error) => Self::of_store(error),
+            WriteError::Interrupted(_) => None,
+        }
+    }
+
+    fn of_store(error: &StoreError) -> Option<Self> {
+        match error {
+            StoreError::Conflict { .. }
+            | StoreError::StaleVersion
+            | StoreError::StillManaging
+            | StoreError::UsernameTaken => Some(Refusal::Conflict),
+            StoreError::MissingReference(_) => Some(Refusal::Invalid),
+            StoreError::NotFound
+            | StoreError::Violation { .. }
+            | StoreError::Unavailable(_)
+            | StoreError::Interrupted(_)
+            | StoreError::Query(_) => None,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -18,6 +70,9 @@ pub enum WebError {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// A refusal with no page of its own to show it on.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     #[error("a service Roster depends on is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -26,10 +81,25 @@ pub enum WebError {
 
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
+        if let Some(refusal) = Refusal::of_store(&error) {
+            return WebError::Refused(refusal);
+        }
         match error {
             StoreError::NotFound => WebError::NotFound,
             StoreError::Unavailable(_) => WebError::Unavailable(error.into()),
             other => WebError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<WriteError> for WebError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Store(error) => error.into(),
+            other => match Refusal::of_write(&other) {
+                Some(refusal) => WebError::Refused(refusal),
+                None => WebError::Internal(other.into()),
+            },
         }
     }
 }
@@ -66,6 +136,7 @@ impl WebError {
                 "Your session has ended or you are not signed in. Sign in and try again.".into(),
             ),
             WebError::Forbidden(message) => ("Not allowed", (*message).to_owned()),
+            WebError::Refused(refusal) => refusal_title_and_message(*refusal),
             WebError::Unavailable(_) => (
                 "Temporarily unavailable",
                 "The database cannot be reached right now. Nothing was changed; please try again in a moment.".into(),
@@ -78,6 +149,27 @@ impl WebError {
     }
 }
 
+fn refusal_title_and_message(refusal: Refusal) -> (&'static str, String) {
+    match refusal {
+        Refusal::WrongCredentials => (
+            "Please sign in",
+            "The username or password is wrong.".into(),
+        ),
+        Refusal::Invalid => (
+            "Not accepted",
+            "Some values were not accepted. Nothing was changed; go back and correct them.".into(),
+        ),
+        Refusal::Conflict => (
+            "Not saved",
+            "This clashes with what is stored: a value is taken, or the record changed since you opened it. Nothing was changed.".into(),
+        ),
+        Refusal::Throttled => (
+            "Too many attempts",
+            "Too many attempts in a short time. Wait a few minutes, then try again.".into(),
+        ),
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -85,6 +177,7 @@ impl ResponseError for WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Refused(refusal) => refusal.status(),
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,11 +202,17 @@ impl ResponseError for WebError {
     }
 }
 
-/// Renders a page with a status other than 200 (`WebTemplate` always answers 200).
-pub fn render_with_status(
-    page: &impl Template,
-    status: StatusCode,
-) -> Result<HttpResponse, WebError> {
+/// A page that answers a request as asked (`200`).
+pub fn render(page: &impl Template) -> Result<HttpResponse, WebError> {
+    respond(page, StatusCode::OK)
+}
+
+/// A submission's page again, with the status its refusal carries.
+pub fn render_refused(page: &impl Template, refusal: Refusal) -> Result<HttpResponse, WebError> {
+    respond(page, refusal.status())
+}
+
+fn respond(page: &impl Template, status: StatusCode) -> Result<HttpResponse, WebError> {
     let body = page.render().map_err(|error| {
         WebError::Internal(anyhow::Error::new(error).context("failed to render a page"))
     })?;
@@ -125,17 +224,57 @@ pub fn render_with_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Field, FieldErrors};
+    use crate::index::Clash;
+
+    fn panicked_task() -> tokio::task::JoinError {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            tokio::spawn(async { panic!("a bug") })
+                .await
+                .expect_err("the task panicked")
+        })
+    }
 
     #[test]
-    fn each_error_has_its_status() {
+    fn every_error_has_its_status_decided_here() {
+        let duplicate = Clash {
+            field: Field::Email,
+            holder: None,
+        };
         let cases = [
-            (WebError::from(StoreError::NotFound), 404),
             (WebError::BadRequest("x".into()), 400),
             (WebError::Unauthorized, 401),
+            (WebError::Refused(Refusal::WrongCredentials), 401),
             (WebError::Forbidden("x"), 403),
+            (WebError::from(StoreError::NotFound), 404),
+            (WebError::from(WriteError::Store(StoreError::NotFound)), 404),
+            (WebError::from(WriteError::Duplicate(duplicate)), 409),
+            (WebError::from(StoreError::StaleVersion), 409),
+            (WebError::from(StoreError::StillManaging), 409),
+            (WebError::from(StoreError::UsernameTaken), 409),
+            (
+                WebError::from(WriteError::Invalid(FieldErrors::default())),
+                422,
+            ),
+            (
+                WebError::from(WriteError::MissingReference(Field::ManagerId)),
+                422,
+            ),
+            (WebError::Refused(Refusal::Throttled), 429),
             (WebError::from(StoreError::Unavailable("gone".into())), 503),
             (
                 WebError::from(StoreError::Query(diesel::result::Error::NotFound)),
+                500,
+            ),
+            (
+                WebError::from(WriteError::Interrupted(panicked_task())),
+                500,
+            ),
+            (
+                WebError::from(StoreError::Interrupted("dropped".into())),
                 500,
             ),
         ];

@@ -4,14 +4,13 @@
 use std::time::Instant;
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::error::render_with_status;
+use super::error::{Refusal, render, render_refused};
 use super::session::{self, Layout, unix_now};
 use super::{AppState, ClientAddress, WebError, see_other};
 use crate::auth::{SessionClaims, Verdict, password};
@@ -84,7 +83,7 @@ pub async fn form(
             setup: params.setup.clone(),
             errors: Vec::new(),
         };
-        return render_with_status(&page, StatusCode::OK);
+        return render(&page);
     }
     let page = LoginPage {
         layout,
@@ -93,7 +92,7 @@ pub async fn form(
         message: None,
         no_accounts,
     };
-    render_with_status(&page, StatusCode::OK)
+    render(&page)
 }
 
 pub async fn submit(
@@ -109,7 +108,7 @@ pub async fn submit(
     }
     let name = form.username.trim().to_lowercase();
     let address = client.0.to_string();
-    let refuse = |status, message: &str, layout| {
+    let refuse = |refusal, message: &str, layout| {
         let page = LoginPage {
             layout,
             username: form.username.clone(),
@@ -117,13 +116,13 @@ pub async fn submit(
             message: Some(message.to_owned()),
             no_accounts: false,
         };
-        render_with_status(&page, status)
+        render_refused(&page, refusal)
     };
     match state.throttle.begin(&name, &address, Instant::now()) {
         Verdict::Refused { retry_after } => {
             let minutes = retry_after.as_secs().div_ceil(60);
             let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-            return refuse(StatusCode::TOO_MANY_REQUESTS, &message, layout);
+            return refuse(Refusal::Throttled, &message, layout);
         }
         Verdict::Allowed { delay } => tokio::time::sleep(delay).await,
     }
@@ -133,7 +132,7 @@ pub async fn submit(
     };
     let verified = verify_in_background(&state, form.password.clone(), user.clone()).await?;
     let (true, Some(user)) = (verified, user) else {
-        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS, layout);
+        return refuse(Refusal::WrongCredentials, WRONG_CREDENTIALS, layout);
     };
     state.throttle.succeeded(&name, &address);
     start_session(&state, &session, &user)?;
@@ -209,7 +208,7 @@ async fn create_first_admin(
             setup: form.setup,
             errors,
         };
-        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_refused(&page, Refusal::Invalid);
     };
     let hash = hash_in_background(state, password).await?;
     let user = state

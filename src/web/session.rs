@@ -234,13 +234,54 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, WebError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            request
-                .extensions()
-                .get::<CurrentUser>()
-                .cloned()
-                .ok_or(WebError::Unauthorized),
-        )
+        ready(signed_in(request))
+    }
+}
+
+/// A signed-in user who may change employee records (hr, admin): a handler taking
+/// one says so in its signature, and is refused before its body is read.
+pub struct Editor(pub CurrentUser);
+
+/// A signed-in administrator.
+pub struct Admin(pub CurrentUser);
+
+fn signed_in(request: &HttpRequest) -> Result<CurrentUser, WebError> {
+    request
+        .extensions()
+        .get::<CurrentUser>()
+        .cloned()
+        .ok_or(WebError::Unauthorized)
+}
+
+impl FromRequest for Editor {
+    type Error = WebError;
+    type Future = Ready<Result<Self, WebError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(signed_in(request).and_then(|user| {
+            if user.role.can_edit_employees() {
+                Ok(Self(user))
+            } else {
+                Err(WebError::Forbidden(
+                    "Your account can read records but not change them.",
+                ))
+            }
+        }))
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = WebError;
+    type Future = Ready<Result<Self, WebError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(signed_in(request).and_then(|user| {
+            if user.role.is_admin() {
+                Ok(Self(user))
+            } else {
+                Err(WebError::Forbidden("Only an administrator may do this."))
+            }
+        }))
     }
 }
 

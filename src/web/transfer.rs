@@ -1,15 +1,13 @@
 //! The import page and the CSV download. The work itself is in `crate::transfer`.
 
 use actix_multipart::form::{MultipartForm, bytes::Bytes as UploadedBytes, text::Text};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::employees::require_editor;
-use super::error::render_with_status;
-use super::session::Layout;
+use super::error::{Refusal, render, render_refused};
+use super::session::{Editor, Layout};
 use super::{AppState, WebError};
-use crate::auth::CurrentUser;
 use crate::domain::import::{COLUMNS, ImportRow};
 use crate::transfer::{self, Exporter, ImportReport, TransferError};
 
@@ -89,18 +87,16 @@ impl ImportPage {
     }
 }
 
-pub async fn import_form(user: CurrentUser, layout: Layout) -> Result<HttpResponse, WebError> {
-    require_editor(&user)?;
-    render_with_status(&ImportPage::new(layout), StatusCode::OK)
+pub async fn import_form(_: Editor, layout: Layout) -> Result<HttpResponse, WebError> {
+    render(&ImportPage::new(layout))
 }
 
 pub async fn import(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    Editor(user): Editor,
     layout: Layout,
     upload: Result<MultipartForm<ImportUpload>, actix_web::Error>,
 ) -> Result<HttpResponse, WebError> {
-    require_editor(&user)?;
     let mut page = ImportPage::new(layout);
     let file = match upload {
         Ok(upload) => {
@@ -114,7 +110,7 @@ pub async fn import(
     };
     let Some(file) = file else {
         page.error = Some("Choose a CSV file of at most 32 MB to import.".into());
-        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_refused(&page, Refusal::Invalid);
     };
     let imported = transfer::import(
         &state.registry,
@@ -126,22 +122,18 @@ pub async fn import(
     match imported {
         Ok(report) => {
             page.report = Some(ReportView::from(&report));
-            render_with_status(&page, StatusCode::OK)
+            render(&page)
         }
         Err(TransferError::File(error)) => {
             page.error = Some(format!("This file cannot be imported: {error}."));
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            render_refused(&page, Refusal::Invalid)
         }
         Err(other) => Err(other.into()),
     }
 }
 
 /// Every record as a CSV download, read and sent a page at a time.
-pub async fn export(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, WebError> {
-    require_editor(&user)?;
+pub async fn export(state: web::Data<AppState>, _: Editor) -> Result<HttpResponse, WebError> {
     let exporter = Exporter::new(state.store().clone()).await?;
     let chunks = futures_util::stream::try_unfold(exporter, |mut exporter| async move {
         let chunk = exporter.next_chunk().await?;

@@ -1,0 +1,92 @@
+//! The store's one error type. Diesel's errors are classified here, once: callers
+//! match on what went wrong (a lost connection, a rule of the schema), never on a
+//! backend's error codes or wording.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::domain::{EmployeeId, Field};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such record")]
+    NotFound,
+    #[error("the {} is already taken", .field.name())]
+    Conflict {
+        field: Field,
+        /// The record holding the value, when it could be found.
+        holder: Option<EmployeeId>,
+    },
+    #[error("the {} refers to nothing", .0.name())]
+    MissingReference(Field),
+    #[error("the record was changed since it was read")]
+    StaleVersion,
+    #[error("the employee still manages others")]
+    StillManaging,
+    #[error("the username is taken")]
+    UsernameTaken,
+    /// A rule of the schema refused the write; the caller says what it means.
+    #[error("the database refused the write ({rule:?}: {detail})")]
+    Violation { rule: Rule, detail: String },
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The task running a call ended without an answer (it panicked): a bug, not an
+    /// outage.
+    #[error("a database call ended without an answer")]
+    Interrupted(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("a database query failed")]
+    Query(#[source] DieselError),
+}
+
+/// Which rule of the schema a refused write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+impl StoreError {
+    /// Whether the refusal names `text` (a column, an index): PostgreSQL names the
+    /// violated constraint; SQLite only puts it in the message ("UNIQUE constraint
+    /// failed: employees.email").
+    pub(super) fn violation_names(&self, text: &str) -> bool {
+        matches!(self, StoreError::Violation { detail, .. } if detail.contains(text))
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        if is_connection_lost(&error) {
+            return StoreError::Unavailable(error.into());
+        }
+        let DieselError::DatabaseError(kind, info) = &error else {
+            return StoreError::Query(error);
+        };
+        let rule = match kind {
+            DatabaseErrorKind::UniqueViolation => Rule::Unique,
+            DatabaseErrorKind::ForeignKeyViolation => Rule::ForeignKey,
+            DatabaseErrorKind::CheckViolation => Rule::Check,
+            // SQLite reports an ON DELETE RESTRICT refusal with no error kind.
+            _ if info.message().contains("FOREIGN KEY constraint failed") => Rule::ForeignKey,
+            _ => return StoreError::Query(error),
+        };
+        let detail = match info.constraint_name() {
+            Some(name) => format!("{name}: {}", info.message()),
+            None => info.message().to_owned(),
+        };
+        StoreError::Violation { rule, detail }
+    }
+}
+
+fn is_connection_lost(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => true,
+        // SQLite's answer when the busy timeout ran out behind another writer.
+        DieselError::DatabaseError(_, info) => info.message().contains("database is locked"),
+        _ => false,
+    }
+}

@@ -1,0 +1,248 @@
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use askama::Template;
+use serde::Deserialize;
+
+use super::{employee_url, parse_version, path_id};
+use crate::domain::{EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, NewEmployee};
+use crate::index::Clash;
+use crate::registry::WriteError;
+use crate::store::{Department, EmployeeRecord, StoreError};
+use crate::web::error::{Refusal, render, render_refused};
+use crate::web::session::Editor;
+use crate::web::{AppState, Layout, WebError, see_other};
+
+/// Where a form is sent: a new record, or an existing one at the version it was read.
+enum FormTarget {
+    Create,
+    Edit {
+        employee_id: EmployeeId,
+        version: i32,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "employees/form.html")]
+pub struct FormPage {
+    layout: Layout,
+    target: FormTarget,
+    form: EmployeeForm,
+    errors: FieldErrors,
+    clash: Option<Clash>,
+    stale: bool,
+    departments: Arc<Vec<Department>>,
+}
+
+impl FormPage {
+    fn new(state: &AppState, layout: Layout, target: FormTarget, form: EmployeeForm) -> Self {
+        Self {
+            layout,
+            target,
+            form,
+            errors: FieldErrors::default(),
+            clash: None,
+            stale: false,
+            departments: state.departments.current(),
+        }
+    }
+
+    fn title(&self) -> String {
+        match &self.target {
+            FormTarget::Create => "Add employee".into(),
+            FormTarget::Edit { employee_id, .. } => format!("Edit {employee_id}"),
+        }
+    }
+
+    fn action(&self) -> String {
+        match &self.target {
+            FormTarget::Create => "/employees".into(),
+            FormTarget::Edit { employee_id, .. } => employee_url(employee_id),
+        }
+    }
+
+    fn version(&self) -> Option<i32> {
+        match &self.target {
+            FormTarget::Create => None,
+            FormTarget::Edit { version, .. } => Some(*version),
+        }
+    }
+
+    fn cancel_url(&self) -> String {
+        match &self.target {
+            FormTarget::Create => "/employees".into(),
+            FormTarget::Edit { employee_id, .. } => employee_url(employee_id),
+        }
+    }
+
+    fn has_problems(&self) -> bool {
+        !self.errors.is_empty() || self.stale
+    }
+
+    fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(field, _)| field.name() == name)
+            .map(|(_, message)| message)
+    }
+
+    /// Name, label and message of each invalid field, for the summary.
+    fn field_errors(&self) -> Vec<(&'static str, &'static str, &str)> {
+        self.errors
+            .iter()
+            .map(|(field, message)| (field.name(), field.label(), message))
+            .collect()
+    }
+
+    fn statuses(&self) -> [EmploymentStatus; 3] {
+        EmploymentStatus::ALL
+    }
+
+    fn is_status(&self, status: &EmploymentStatus) -> bool {
+        EmploymentStatus::parse(&self.form.status).ok() == Some(*status)
+    }
+
+    fn is_department(&self, department: &Department) -> bool {
+        self.form.department_id.trim() == department.id.to_string()
+    }
+
+    fn clash_label(&self) -> &'static str {
+        match self.clash.as_ref().map(|clash| clash.field) {
+            Some(Field::Email) => "e-mail address",
+            _ => "employee ID",
+        }
+    }
+
+    /// The answer to a rejected write: the form again, as typed, with what went wrong.
+    fn rejected(mut self, error: WriteError) -> Result<HttpResponse, WebError> {
+        let Some(refusal) = Refusal::of_write(&error) else {
+            return Err(error.into());
+        };
+        match error {
+            WriteError::Duplicate(clash) => {
+                let message = match &clash.holder {
+                    Some(holder) => format!("Already used by employee {holder}."),
+                    None => "Being added by another submission right now.".to_owned(),
+                };
+                self.errors = FieldErrors::single(clash.field, message);
+                self.clash = Some(clash);
+            }
+            WriteError::Invalid(errors) => self.errors = errors,
+            WriteError::MissingReference(field) => {
+                let message = match field {
+                    Field::ManagerId => "No employee has this ID.",
+                    _ => "This department does not exist (any more).",
+                };
+                self.errors = FieldErrors::single(field, message);
+            }
+            WriteError::Store(StoreError::StaleVersion) => self.stale = true,
+            other => return Err(other.into()),
+        }
+        render_refused(&self, refusal)
+    }
+}
+
+pub async fn new_form(
+    state: web::Data<AppState>,
+    _: Editor,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    let page = FormPage::new(&state, layout, FormTarget::Create, EmployeeForm::default());
+    render(&page)
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    Editor(user): Editor,
+    layout: Layout,
+    form: web::Form<EmployeeForm>,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let page = |form| FormPage::new(&state, layout, FormTarget::Create, form);
+    let new = match NewEmployee::try_from(&form) {
+        Ok(new) => new,
+        Err(errors) => return page(form).rejected(WriteError::Invalid(errors)),
+    };
+    match state.registry.create(new, &user).await {
+        Ok(id) => {
+            FlashMessage::success(format!("Employee {id} was added.")).send();
+            Ok(see_other(&employee_url(&id)))
+        }
+        Err(error) => page(form).rejected(error),
+    }
+}
+
+fn form_of(record: &EmployeeRecord) -> EmployeeForm {
+    EmployeeForm {
+        employee_id: record.employee_id.clone(),
+        first_name: record.first_name.clone(),
+        last_name: record.last_name.clone(),
+        email: record.email.clone(),
+        hire_date: record.hire_date.to_string(),
+        phone: record.phone.clone().unwrap_or_default(),
+        date_of_birth: record
+            .date_of_birth
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        department_id: record
+            .department_id
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        job_title: record.job_title.clone().unwrap_or_default(),
+        manager_id: record.manager_id.clone().unwrap_or_default(),
+        status: record.status.clone(),
+    }
+}
+
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    _: Editor,
+    layout: Layout,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let record = state.store().find_employee(path_id(path)?).await?;
+    let target = FormTarget::Edit {
+        employee_id: EmployeeId::parse(&record.employee_id).map_err(|_| WebError::NotFound)?,
+        version: record.version,
+    };
+    let page = FormPage::new(&state, layout, target, form_of(&record));
+    render(&page)
+}
+
+/// An edit form: the record's fields plus the version it was read at.
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(flatten)]
+    fields: EmployeeForm,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    Editor(user): Editor,
+    layout: Layout,
+    path: web::Path<String>,
+    form: web::Form<EditForm>,
+) -> Result<HttpResponse, WebError> {
+    let current = path_id(path)?;
+    let EditForm { fields, version } = form.into_inner();
+    let version = parse_version(&version)?;
+    let target = FormTarget::Edit {
+        employee_id: current.clone(),
+        version,
+    };
+    let page = |fields| FormPage::new(&state, layout, target, fields);
+    let new = match NewEmployee::try_from(&fields) {
+        Ok(new) => new,
+        Err(errors) => return page(fields).rejected(WriteError::Invalid(errors)),
+    };
+    match state.registry.update(current, version, new, &user).await {
+        Ok(id) => {
+            FlashMessage::success(format!("Employee {id} was saved.")).send();
+            Ok(see_other(&employee_url(&id)))
+        }
+        Err(error) => page(fields).rejected(error),
+    }
+}
