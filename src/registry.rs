@@ -11,6 +11,7 @@
 //! that, without a task: the common rejection stays cheap.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::auth::CurrentUser;
@@ -51,6 +52,9 @@ async fn detached<T: Send + 'static>(
     tokio::spawn(work).await.map_err(WriteError::Interrupted)?
 }
 
+/// A create or an edit in the store, answering with the e-mail the record held before.
+type StoreWrite = Pin<Box<dyn Future<Output = Result<Option<String>, StoreError>> + Send>>;
+
 #[derive(Clone)]
 pub struct Registry {
     pub store: Store,
@@ -67,25 +71,9 @@ impl Registry {
         new: NewEmployee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
-        let reservation = self
-            .index
-            .reserve(&new.employee_id, &new.email, None)
-            .await
-            .map_err(WriteError::Duplicate)?;
-        let (store, index) = self.parts();
         let actor = actor.username.clone();
-        detached(async move {
-            let id = new.employee_id.clone();
-            match store.insert_employee(new, actor).await {
-                Ok(()) => {
-                    index.confirm(reservation, &id, None).await;
-                    Ok(id)
-                }
-                Err(error) => {
-                    index.release(reservation).await;
-                    Err(error.into())
-                }
-            }
+        self.write_reserved(new, None, move |store, new| {
+            Box::pin(async move { store.insert_employee(new, actor).await.map(|()| None) })
         })
         .await
     }
@@ -97,24 +85,40 @@ impl Registry {
         new: NewEmployee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
+        let actor = actor.username.clone();
+        let owner = current.clone();
+        self.write_reserved(new, Some(owner), move |store, new| {
+            Box::pin(async move {
+                let old = store.update_employee(current, version, new, actor).await?;
+                Ok(Some(old.email))
+            })
+        })
+        .await
+    }
+
+    /// Reserves the record's claims, then runs `write` on a task of its own: confirmed
+    /// after it commits (and what the record gave up freed), released if it fails.
+    /// `owner` is the record being edited; `write` returns the e-mail it held before.
+    async fn write_reserved(
+        &self,
+        new: NewEmployee,
+        owner: Option<EmployeeId>,
+        write: impl FnOnce(Store, NewEmployee) -> StoreWrite + Send + 'static,
+    ) -> Result<EmployeeId, WriteError> {
         let reservation = self
             .index
-            .reserve(&new.employee_id, &new.email, Some(&current))
+            .reserve(&new.employee_id, &new.email, owner.as_ref())
             .await
             .map_err(WriteError::Duplicate)?;
         let (store, index) = self.parts();
-        let actor = actor.username.clone();
         detached(async move {
             let (id, email) = (new.employee_id.clone(), new.email.clone());
-            match store
-                .update_employee(current.clone(), version, new, actor)
-                .await
-            {
-                Ok(old) => {
-                    index.confirm(reservation, &id, Some(&current)).await;
-                    index
-                        .forget(&current, &old.email, Some((&id, &email)))
-                        .await;
+            match write(store, new).await {
+                Ok(old_email) => {
+                    index.confirm(reservation, &id, owner.as_ref()).await;
+                    if let (Some(owner), Some(old_email)) = (&owner, old_email) {
+                        index.forget(owner, &old_email, Some((&id, &email))).await;
+                    }
                     Ok(id)
                 }
                 Err(error) => {

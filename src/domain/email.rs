@@ -1,4 +1,3 @@
-use std::fmt;
 use validator::ValidateEmail;
 
 /// A work e-mail address in one spelling per mailbox: lower-cased, and with an
@@ -45,21 +44,9 @@ impl WorkEmail {
         }
         Ok(Self(address))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl fmt::Display for WorkEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(WorkEmail);
 
 #[cfg(test)]
 mod tests {

@@ -127,60 +127,51 @@ impl TryFrom<&EmployeeForm> for NewEmployee {
         let manager_id = errors.check(Field::ManagerId, parse_manager_id(&form.manager_id));
         let status = errors.check(Field::Status, EmploymentStatus::parse(&form.status));
 
-        if let (Some(Some(born)), Some(hired)) = (date_of_birth, hire_date)
-            && born >= hired
-        {
-            errors.add(
-                Field::DateOfBirth,
-                "The date of birth must be before the hire date.",
-            );
-        }
-        if let (Some(Some(manager)), Some(id)) = (&manager_id, &employee_id)
-            && manager == id
-        {
-            errors.add(Field::ManagerId, "An employee cannot be their own manager.");
-        }
-
-        match (
-            employee_id,
-            first_name,
-            last_name,
-            email,
-            hire_date,
-            phone,
-            date_of_birth,
-            department_id,
-            job_title,
-            manager_id,
-            status,
-        ) {
-            (
-                Some(employee_id),
-                Some(first_name),
-                Some(last_name),
-                Some(email),
-                Some(hire_date),
-                Some(phone),
-                Some(date_of_birth),
-                Some(department_id),
-                Some(job_title),
-                Some(manager_id),
-                Some(status),
-            ) if errors.is_empty() => Ok(NewEmployee {
-                employee_id,
-                first_name,
-                last_name,
-                email,
-                hire_date,
-                phone,
-                date_of_birth,
-                department_id,
-                job_title,
-                manager_id,
-                status,
-            }),
+        check_across_fields(
+            &mut errors,
+            (&employee_id, &hire_date),
+            (&date_of_birth, &manager_id),
+        );
+        let built = (|| {
+            Some(NewEmployee {
+                employee_id: employee_id?,
+                first_name: first_name?,
+                last_name: last_name?,
+                email: email?,
+                hire_date: hire_date?,
+                phone: phone?,
+                date_of_birth: date_of_birth?,
+                department_id: department_id?,
+                job_title: job_title?,
+                manager_id: manager_id?,
+                status: status?,
+            })
+        })();
+        match built {
+            Some(new) if errors.is_empty() => Ok(new),
             _ => Err(errors),
         }
+    }
+}
+
+/// The rules that tie two fields together, checked once both parsed.
+fn check_across_fields(
+    errors: &mut FieldErrors,
+    (employee_id, hire_date): (&Option<EmployeeId>, &Option<Date>),
+    (date_of_birth, manager_id): (&Option<Option<Date>>, &Option<Option<EmployeeId>>),
+) {
+    if let (Some(Some(born)), Some(hired)) = (date_of_birth, hire_date)
+        && born >= hired
+    {
+        errors.add(
+            Field::DateOfBirth,
+            "The date of birth must be before the hire date.",
+        );
+    }
+    if let (Some(Some(manager)), Some(id)) = (manager_id, employee_id)
+        && manager == id
+    {
+        errors.add(Field::ManagerId, "An employee cannot be their own manager.");
     }
 }
 

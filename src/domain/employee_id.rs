@@ -1,5 +1,3 @@
-use std::fmt;
-
 /// An employee ID in its one normalized spelling: trimmed, upper-cased, 2–32 characters
 /// of `A-Z 0-9 -`, starting with a letter or digit. ` e-1001 ` and `E-1001` are the same ID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,21 +38,9 @@ impl EmployeeId {
         }
         Ok(Self(normalized))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl fmt::Display for EmployeeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(EmployeeId);
 
 #[cfg(test)]
 mod tests {

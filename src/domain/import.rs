@@ -273,22 +273,7 @@ fn read_row(
     departments: &DepartmentNames,
 ) -> ImportRow {
     let mut problems = Vec::new();
-    let mut values: [String; 11] = Default::default();
-    for (value, position) in values.iter_mut().zip(columns) {
-        let Some(raw) = position.and_then(|position| record.get(position)) else {
-            continue;
-        };
-        match std::str::from_utf8(raw) {
-            Ok(text) => *value = unguard_formula(text).to_owned(),
-            Err(_) => problems.push("the row is not valid UTF-8 text".to_owned()),
-        }
-    }
-    if record.len() != width {
-        problems.push(format!(
-            "the row has {} fields where the header has {width}",
-            record.len()
-        ));
-    }
+    let values = row_values(record, columns, width, &mut problems);
     let [
         employee_id,
         first_name,
@@ -302,16 +287,7 @@ fn read_row(
         manager_id,
         status,
     ] = values;
-    let department_id = match department.trim() {
-        "" => String::new(),
-        name => match departments.id_of(name) {
-            Some(id) => id.to_string(),
-            None => {
-                problems.push(format!("department: there is no department named {name:?}"));
-                String::new()
-            }
-        },
-    };
+    let department_id = department_id_of(&department, departments, &mut problems);
     let form = EmployeeForm {
         employee_id,
         first_name,
@@ -342,6 +318,50 @@ fn read_row(
         employee_id: form.employee_id.trim().to_owned(),
         employee: employee.filter(|_| problems.is_empty()),
         problems,
+    }
+}
+
+/// The row's text in the order of `COLUMNS`, empty where the file lacks a column.
+fn row_values(
+    record: &csv::ByteRecord,
+    columns: &[Option<usize>; 11],
+    width: usize,
+    problems: &mut Vec<String>,
+) -> [String; 11] {
+    let mut values: [String; 11] = Default::default();
+    for (value, position) in values.iter_mut().zip(columns) {
+        let Some(raw) = position.and_then(|position| record.get(position)) else {
+            continue;
+        };
+        match std::str::from_utf8(raw) {
+            Ok(text) => *value = unguard_formula(text).to_owned(),
+            Err(_) => problems.push("the row is not valid UTF-8 text".to_owned()),
+        }
+    }
+    if record.len() != width {
+        problems.push(format!(
+            "the row has {} fields where the header has {width}",
+            record.len()
+        ));
+    }
+    values
+}
+
+/// Files name departments; records hold their number.
+fn department_id_of(
+    name: &str,
+    departments: &DepartmentNames,
+    problems: &mut Vec<String>,
+) -> String {
+    match name.trim() {
+        "" => String::new(),
+        name => match departments.id_of(name) {
+            Some(id) => id.to_string(),
+            None => {
+                problems.push(format!("department: there is no department named {name:?}"));
+                String::new()
+            }
+        },
     }
 }
 

@@ -1,6 +1,28 @@
 //! Employee records as types that are valid by construction: once a form has become a
 //! [`NewEmployee`], every field holds a normalized, checked value ("parse, don't validate").
 
+/// The read side every checked text type shares: its text, borrowed or taken, and
+/// shown as itself. Each type's `parse` is its own.
+macro_rules! checked_text {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 mod email;
 mod employee;
 mod employee_id;

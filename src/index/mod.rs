@@ -163,6 +163,12 @@ mod tests {
         index
     }
 
+    /// A record stored as a write stores it: reserved, then confirmed.
+    async fn confirmed(index: &DuplicateIndex, id: &EmployeeId, email: &WorkEmail) {
+        let reservation = index.reserve(id, email, None).await.unwrap();
+        index.confirm(reservation, id, None).await;
+    }
+
     fn claims(id: &str, email: &str) -> (EmployeeId, WorkEmail) {
         (
             EmployeeId::parse(id).unwrap(),
@@ -174,8 +180,7 @@ mod tests {
     async fn a_confirmed_record_rejects_its_id_and_email() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email, None).await.unwrap();
-        index.confirm(reservation, &id, None).await;
+        confirmed(&index, &id, &email).await;
 
         let (_, other_email) = claims("E-2", "b@x.io");
         let clash = index.reserve(&id, &other_email, None).await.err().unwrap();
@@ -201,8 +206,7 @@ mod tests {
     async fn a_partial_clash_claims_nothing() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email, None).await.unwrap();
-        index.confirm(reservation, &id, None).await;
+        confirmed(&index, &id, &email).await;
 
         let (new_id, _) = claims("E-2", "x@x.io");
         assert!(index.reserve(&new_id, &email, None).await.is_err());
@@ -230,8 +234,7 @@ mod tests {
     async fn a_rebuild_forgets_the_claims_of_records_that_are_gone() {
         let index = ready_memory_index();
         let (gone, gone_email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&gone, &gone_email, None).await.unwrap();
-        index.confirm(reservation, &gone, None).await;
+        confirmed(&index, &gone, &gone_email).await;
 
         let database = vec![(2, "E-2".to_owned(), " B@X.io".to_owned())];
         index.rebuild_from(&database).await.unwrap();
@@ -246,8 +249,7 @@ mod tests {
     async fn an_edit_keeps_what_the_record_holds_and_frees_what_it_gave_up() {
         let index = ready_memory_index();
         let (old_id, old_email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&old_id, &old_email, None).await.unwrap();
-        index.confirm(reservation, &old_id, None).await;
+        confirmed(&index, &old_id, &old_email).await;
 
         let (new_id, _) = claims("E-2", "a@x.io");
         let reservation = index
@@ -284,8 +286,7 @@ mod tests {
     async fn an_index_that_is_not_ready_rejects_nothing() {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
-        let reservation = index.reserve(&id, &email, None).await.unwrap();
-        index.confirm(reservation, &id, None).await;
+        confirmed(&index, &id, &email).await;
         index.set_state(IndexState::Down);
         assert!(index.reserve(&id, &email, None).await.is_ok());
     }

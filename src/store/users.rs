@@ -7,7 +7,8 @@ use super::{Rule, StoreError};
 use crate::auth::Account;
 use crate::domain::{Role, Username};
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
 pub struct UserRecord {
     pub id: i64,
     pub username: String,
@@ -29,22 +30,6 @@ impl UserRecord {
     }
 }
 
-const COLUMNS: (
-    users::id,
-    users::username,
-    users::password_hash,
-    users::role,
-    users::enabled,
-    users::session_epoch,
-) = (
-    users::id,
-    users::username,
-    users::password_hash,
-    users::role,
-    users::enabled,
-    users::session_epoch,
-);
-
 pub(super) fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(users::table.count().get_result(conn)?)
 }
@@ -55,7 +40,7 @@ pub(super) fn find_by_name(
 ) -> Result<Option<UserRecord>, StoreError> {
     Ok(users::table
         .filter(users::username.eq(username.as_str()))
-        .select(COLUMNS)
+        .select(UserRecord::as_select())
         .first(conn)
         .optional()?)
 }
@@ -63,7 +48,7 @@ pub(super) fn find_by_name(
 pub(super) fn find(conn: &mut DbConnection, id: i64) -> Result<UserRecord, StoreError> {
     users::table
         .find(id)
-        .select(COLUMNS)
+        .select(UserRecord::as_select())
         .first(conn)
         .optional()?
         .ok_or(StoreError::NotFound)
@@ -71,7 +56,7 @@ pub(super) fn find(conn: &mut DbConnection, id: i64) -> Result<UserRecord, Store
 
 pub(super) fn all(conn: &mut DbConnection) -> Result<Vec<UserRecord>, StoreError> {
     Ok(users::table
-        .select(COLUMNS)
+        .select(UserRecord::as_select())
         .order(users::username.asc())
         .load(conn)?)
 }

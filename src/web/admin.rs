@@ -65,6 +65,33 @@ async fn users_page(
     }
 }
 
+impl NewUserForm {
+    /// The new account's parts, or every problem with them.
+    fn parse(&self) -> Result<(Username, Role, NewPassword), Vec<String>> {
+        let username = Username::parse(&self.username);
+        let role = Role::parse(&self.role);
+        let password = match &username {
+            Ok(username) => NewPassword::parse(&self.password, username),
+            // Nothing to say about a password for no valid username.
+            Err(_) => Err(String::new()),
+        };
+        match (username, role, password) {
+            (Ok(username), Ok(role), Ok(password)) => Ok((username, role, password)),
+            (username, role, password) => Err([username.err(), role.err(), password.err()]
+                .into_iter()
+                .flatten()
+                .filter(|message| !message.is_empty())
+                .collect()),
+        }
+    }
+}
+
+/// After an account changed: this replica knows at once, the others when signalled.
+async fn account_changed(state: &AppState, changed: &UserRecord) {
+    state.accounts.upsert(changed.account());
+    state.accounts_signal.announce().await;
+}
+
 pub async fn users(
     state: web::Data<AppState>,
     _: Admin,
@@ -80,20 +107,9 @@ pub async fn add_user(
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
-    let username = Username::parse(&form.username);
-    let role = Role::parse(&form.role);
-    let password = match &username {
-        Ok(username) => NewPassword::parse(&form.password, username),
-        Err(_) => Err(String::new()),
-    };
-    let (username, role, password) = match (username, role, password) {
-        (Ok(username), Ok(role), Ok(password)) => (username, role, password),
-        (username, role, password) => {
-            let errors = [username.err(), role.err(), password.err()]
-                .into_iter()
-                .flatten()
-                .filter(|message| !message.is_empty())
-                .collect();
+    let (username, role, password) = match form.parse() {
+        Ok(account) => account,
+        Err(errors) => {
             return users_page(&state, layout, form, errors, Some(Refusal::Invalid)).await;
         }
     };
@@ -134,8 +150,7 @@ async fn set_enabled(
         .store()
         .set_user_enabled(id, enabled, user.username.clone())
         .await?;
-    state.accounts.upsert(changed.account());
-    state.accounts_signal.announce().await;
+    account_changed(state, &changed).await;
     let verb = if enabled {
         "enabled"
     } else {
@@ -196,8 +211,7 @@ pub async fn reset_password(
         .store()
         .set_user_password(id, hash, user.username.clone())
         .await?;
-    state.accounts.upsert(changed.account());
-    state.accounts_signal.announce().await;
+    account_changed(&state, &changed).await;
     FlashMessage::success(format!(
         "The password of {} was reset; their existing sessions have ended.",
         changed.username

@@ -126,12 +126,7 @@ pub async fn submit(
         }
         Verdict::Allowed { delay } => tokio::time::sleep(delay).await,
     }
-    let user = match Username::parse(&name) {
-        Ok(username) => state.store().find_user_by_name(username).await?,
-        Err(_) => None,
-    };
-    let verified = verify_in_background(&state, form.password.clone(), user.clone()).await?;
-    let (true, Some(user)) = (verified, user) else {
+    let Some(user) = verified_user(&state, &name, form.password.clone()).await? else {
         return refuse(Refusal::WrongCredentials, WRONG_CREDENTIALS, layout);
     };
     state.throttle.succeeded(&name, &address);
@@ -177,17 +172,23 @@ fn start_session(state: &AppState, session: &Session, user: &UserRecord) -> Resu
     )
 }
 
-async fn create_first_admin(
+/// The account `name` signs in to, if the password is its own. As slow for a name no
+/// account has, so the answer does not tell which names exist.
+async fn verified_user(
     state: &AppState,
-    session: &Session,
-    form: LoginForm,
-    layout: Layout,
-) -> Result<HttpResponse, WebError> {
-    if !is_setup_token(state, &form.setup) || state.store().user_count().await? > 0 {
-        return Err(WebError::Forbidden(
-            "This setup link is not valid, or an administrator already exists. Sign in instead.",
-        ));
-    }
+    name: &str,
+    password: String,
+) -> Result<Option<UserRecord>, WebError> {
+    let user = match Username::parse(name) {
+        Ok(username) => state.store().find_user_by_name(username).await?,
+        Err(_) => None,
+    };
+    let verified = verify_in_background(state, password, user.clone()).await?;
+    Ok(user.filter(|_| verified))
+}
+
+/// The first administrator's name and password, or every problem with them.
+fn parse_setup(form: &LoginForm) -> Result<(Username, NewPassword), Vec<String>> {
     let username = Username::parse(&form.username);
     let password = username
         .as_ref()
@@ -201,14 +202,34 @@ async fn create_first_admin(
     if form.password != form.password_confirm {
         errors.push("The two passwords differ.".into());
     }
-    let (Ok(username), Ok(password), true) = (username, password, errors.is_empty()) else {
-        let page = SetupPage {
-            layout,
-            username: form.username,
-            setup: form.setup,
-            errors,
-        };
-        return render_refused(&page, Refusal::Invalid);
+    match (username, password) {
+        (Ok(username), Ok(password)) if errors.is_empty() => Ok((username, password)),
+        _ => Err(errors),
+    }
+}
+
+async fn create_first_admin(
+    state: &AppState,
+    session: &Session,
+    form: LoginForm,
+    layout: Layout,
+) -> Result<HttpResponse, WebError> {
+    if !is_setup_token(state, &form.setup) || state.store().user_count().await? > 0 {
+        return Err(WebError::Forbidden(
+            "This setup link is not valid, or an administrator already exists. Sign in instead.",
+        ));
+    }
+    let (username, password) = match parse_setup(&form) {
+        Ok(setup) => setup,
+        Err(errors) => {
+            let page = SetupPage {
+                layout,
+                username: form.username,
+                setup: form.setup,
+                errors,
+            };
+            return render_refused(&page, Refusal::Invalid);
+        }
     };
     let hash = hash_in_background(state, password).await?;
     let user = state

@@ -129,74 +129,9 @@ fn counter(out: &mut String, name: &str, help: &str, value: u64) {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let index = state.index().stats();
-    let index_state = state.index().state();
-    let pool = state.store().pool_stats();
     let mut body = String::with_capacity(4096);
-    counter(
-        &mut body,
-        "roster_store_calls_total",
-        "Calls made to the database",
-        state.store().calls(),
-    );
-    counter(
-        &mut body,
-        "roster_index_rejections_total",
-        "Duplicates turned away by the index alone",
-        index.rejections,
-    );
-    counter(
-        &mut body,
-        "roster_index_rebuilds_total",
-        "Rebuilds of the duplicate index from the database",
-        index.rebuilds,
-    );
-    gauge(
-        &mut body,
-        "roster_index_ready",
-        "1 when the duplicate index answers on its own",
-        &[("", u64::from(index_state == IndexState::Ready))],
-    );
-    gauge(
-        &mut body,
-        "roster_index_state",
-        "The duplicate index's state, 1 for the current one",
-        &[
-            (
-                "{state=\"ready\"}",
-                u64::from(index_state == IndexState::Ready),
-            ),
-            (
-                "{state=\"rebuilding\"}",
-                u64::from(index_state == IndexState::Rebuilding),
-            ),
-            (
-                "{state=\"down\"}",
-                u64::from(index_state == IndexState::Down),
-            ),
-        ],
-    );
-    gauge(
-        &mut body,
-        "roster_db_pool_connections",
-        "Database connections, open and in use",
-        &[
-            ("{state=\"open\"}", u64::from(pool.open)),
-            ("{state=\"in_use\"}", u64::from(pool.in_use)),
-        ],
-    );
-    gauge(
-        &mut body,
-        "roster_db_pool_max_connections",
-        "The most database connections the pool opens",
-        &[("", u64::from(pool.max))],
-    );
-    gauge(
-        &mut body,
-        "roster_db_pool_waiting",
-        "Database calls waiting for a connection",
-        &[("", pool.waiting)],
-    );
+    index_metrics(&mut body, &state);
+    store_metrics(&mut body, &state);
     gauge(
         &mut body,
         "roster_build_info",
@@ -214,4 +149,74 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .content_type("text/plain; version=0.0.4")
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
+}
+
+fn index_metrics(body: &mut String, state: &AppState) {
+    let index = state.index().stats();
+    let index_state = state.index().state();
+    counter(
+        body,
+        "roster_index_rejections_total",
+        "Duplicates turned away by the index alone",
+        index.rejections,
+    );
+    counter(
+        body,
+        "roster_index_rebuilds_total",
+        "Rebuilds of the duplicate index from the database",
+        index.rebuilds,
+    );
+    gauge(
+        body,
+        "roster_index_ready",
+        "1 when the duplicate index answers on its own",
+        &[("", u64::from(index_state == IndexState::Ready))],
+    );
+    let states = [IndexState::Ready, IndexState::Rebuilding, IndexState::Down].map(|each| {
+        (
+            format!("{{state=\"{}\"}}", each.as_str()),
+            each == index_state,
+        )
+    });
+    let samples: Vec<(&str, u64)> = states
+        .iter()
+        .map(|(labels, current)| (labels.as_str(), u64::from(*current)))
+        .collect();
+    gauge(
+        body,
+        "roster_index_state",
+        "The duplicate index's state, 1 for the current one",
+        &samples,
+    );
+}
+
+fn store_metrics(body: &mut String, state: &AppState) {
+    let pool = state.store().pool_stats();
+    counter(
+        body,
+        "roster_store_calls_total",
+        "Calls made to the database",
+        state.store().calls(),
+    );
+    gauge(
+        body,
+        "roster_db_pool_connections",
+        "Database connections, open and in use",
+        &[
+            ("{state=\"open\"}", u64::from(pool.open)),
+            ("{state=\"in_use\"}", u64::from(pool.in_use)),
+        ],
+    );
+    gauge(
+        body,
+        "roster_db_pool_max_connections",
+        "The most database connections the pool opens",
+        &[("", u64::from(pool.max))],
+    );
+    gauge(
+        body,
+        "roster_db_pool_waiting",
+        "Database calls waiting for a connection",
+        &[("", pool.waiting)],
+    );
 }

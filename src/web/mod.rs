@@ -93,48 +93,58 @@ pub fn pages(config: &mut web::ServiceConfig) {
                 )
                 .route("/", web::get().to(home))
                 .route("/logout", web::post().to(login::sign_out))
-                .route("/employees", web::get().to(employees::list))
-                .route("/employees", web::post().to(employees::create))
-                .route("/employees/new", web::get().to(employees::new_form))
-                .route("/employees/import", web::get().to(transfer::import_form))
-                .route("/employees/import", web::post().to(transfer::import))
-                .route("/employees/export.csv", web::get().to(transfer::export))
-                .route("/employees/{employee_id}", web::get().to(employees::show))
-                .route(
-                    "/employees/{employee_id}",
-                    web::post().to(employees::update),
-                )
-                .route(
-                    "/employees/{employee_id}/edit",
-                    web::get().to(employees::edit_form),
-                )
-                .route(
-                    "/employees/{employee_id}/delete",
-                    web::get().to(employees::confirm_delete),
-                )
-                .route(
-                    "/employees/{employee_id}/delete",
-                    web::post().to(employees::delete),
-                )
-                .route(
-                    "/employees/{employee_id}/history",
-                    web::get().to(employees::history),
-                )
-                .route("/admin/users", web::get().to(admin::users))
-                .route("/admin/users", web::post().to(admin::add_user))
-                .route(
-                    "/admin/users/{id}/enable",
-                    web::post().to(admin::enable_user),
-                )
-                .route(
-                    "/admin/users/{id}/disable",
-                    web::post().to(admin::disable_user),
-                )
-                .route(
-                    "/admin/users/{id}/password",
-                    web::post().to(admin::reset_password),
-                )
+                .configure(employee_routes)
+                .configure(account_routes)
                 .default_service(web::to(not_found)),
+        );
+}
+
+fn employee_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/employees", web::get().to(employees::list))
+        .route("/employees", web::post().to(employees::create))
+        .route("/employees/new", web::get().to(employees::new_form))
+        .route("/employees/import", web::get().to(transfer::import_form))
+        .route("/employees/import", web::post().to(transfer::import))
+        .route("/employees/export.csv", web::get().to(transfer::export))
+        .route("/employees/{employee_id}", web::get().to(employees::show))
+        .route(
+            "/employees/{employee_id}",
+            web::post().to(employees::update),
+        )
+        .route(
+            "/employees/{employee_id}/edit",
+            web::get().to(employees::edit_form),
+        )
+        .route(
+            "/employees/{employee_id}/delete",
+            web::get().to(employees::confirm_delete),
+        )
+        .route(
+            "/employees/{employee_id}/delete",
+            web::post().to(employees::delete),
+        )
+        .route(
+            "/employees/{employee_id}/history",
+            web::get().to(employees::history),
+        );
+}
+
+fn account_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/users", web::post().to(admin::add_user))
+        .route(
+            "/admin/users/{id}/enable",
+            web::post().to(admin::enable_user),
+        )
+        .route(
+            "/admin/users/{id}/disable",
+            web::post().to(admin::disable_user),
+        )
+        .route(
+            "/admin/users/{id}/password",
+            web::post().to(admin::reset_password),
         );
 }
 

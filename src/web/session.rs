@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use super::transfer::MAX_UPLOAD_BYTES;
 use super::{AppState, Flash, WebError, flashes};
 use crate::auth::{CurrentUser, SessionClaims};
+use crate::domain::Role;
 
 const CSRF_KEY: &str = "csrf";
 const CLAIMS_KEY: &str = "claims";
@@ -253,20 +254,29 @@ fn signed_in(request: &HttpRequest) -> Result<CurrentUser, WebError> {
         .ok_or(WebError::Unauthorized)
 }
 
+/// The signed-in user, if their role passes `allowed`; `refusal` says why not.
+fn with_role<T>(
+    request: &HttpRequest,
+    allowed: fn(Role) -> bool,
+    wrap: fn(CurrentUser) -> T,
+    refusal: &'static str,
+) -> Ready<Result<T, WebError>> {
+    ready(signed_in(request).and_then(|user| {
+        if allowed(user.role) {
+            Ok(wrap(user))
+        } else {
+            Err(WebError::Forbidden(refusal))
+        }
+    }))
+}
+
 impl FromRequest for Editor {
     type Error = WebError;
     type Future = Ready<Result<Self, WebError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(signed_in(request).and_then(|user| {
-            if user.role.can_edit_employees() {
-                Ok(Self(user))
-            } else {
-                Err(WebError::Forbidden(
-                    "Your account can read records but not change them.",
-                ))
-            }
-        }))
+        let refusal = "Your account can read records but not change them.";
+        with_role(request, Role::can_edit_employees, Self, refusal)
     }
 }
 
@@ -275,13 +285,8 @@ impl FromRequest for Admin {
     type Future = Ready<Result<Self, WebError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(signed_in(request).and_then(|user| {
-            if user.role.is_admin() {
-                Ok(Self(user))
-            } else {
-                Err(WebError::Forbidden("Only an administrator may do this."))
-            }
-        }))
+        let refusal = "Only an administrator may do this.";
+        with_role(request, Role::is_admin, Self, refusal)
     }
 }
 
