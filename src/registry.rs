@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::auth::CurrentUser;
-use crate::domain::{EmployeeId, Field, FieldErrors, NewEmployee};
+use crate::domain::{Employee, EmployeeId, Field, FieldErrors, WorkEmail};
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
 use crate::store::{Store, StoreError};
 
@@ -53,7 +53,7 @@ async fn detached<T: Send + 'static>(
 }
 
 /// A create or an edit in the store, answering with the e-mail the record held before.
-type StoreWrite = Pin<Box<dyn Future<Output = Result<Option<String>, StoreError>> + Send>>;
+type StoreWrite = Pin<Box<dyn Future<Output = Result<Option<WorkEmail>, StoreError>> + Send>>;
 
 #[derive(Clone)]
 pub struct Registry {
@@ -68,7 +68,7 @@ impl Registry {
 
     pub async fn create(
         &self,
-        new: NewEmployee,
+        new: Employee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
         let actor = actor.username.clone();
@@ -82,7 +82,7 @@ impl Registry {
         &self,
         current: EmployeeId,
         version: i32,
-        new: NewEmployee,
+        new: Employee,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
         let actor = actor.username.clone();
@@ -90,7 +90,7 @@ impl Registry {
         self.write_reserved(new, Some(owner), move |store, new| {
             Box::pin(async move {
                 let old = store.update_employee(current, version, new, actor).await?;
-                Ok(Some(old.email))
+                Ok(Some(old.employee.email))
             })
         })
         .await
@@ -101,9 +101,9 @@ impl Registry {
     /// `owner` is the record being edited; `write` returns the e-mail it held before.
     async fn write_reserved(
         &self,
-        new: NewEmployee,
+        new: Employee,
         owner: Option<EmployeeId>,
-        write: impl FnOnce(Store, NewEmployee) -> StoreWrite + Send + 'static,
+        write: impl FnOnce(Store, Employee) -> StoreWrite + Send + 'static,
     ) -> Result<EmployeeId, WriteError> {
         let reservation = self
             .index

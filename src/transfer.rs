@@ -12,7 +12,7 @@ use std::sync::mpsc::SyncSender;
 use crate::domain::import::{
     COLUMNS, CsvFileError, DepartmentNames, ImportRow, RowReader, guard_formula,
 };
-use crate::domain::{EmployeeId, Field, WorkEmail};
+use crate::domain::{EmployeeForm, EmployeeId, Field, WorkEmail};
 use crate::registry::Registry;
 use crate::store::{EmployeeRecord, ImportBatch, ImportClash, ImportRecord, Store, StoreError};
 
@@ -194,7 +194,7 @@ fn read_in_batches(
         match row.employee.take() {
             Some(employee) => {
                 claims.push((employee.employee_id.clone(), employee.email.clone()));
-                batch.push(ImportRecord::new(row.line, employee));
+                batch.push(ImportRecord::new(row.line, &employee));
             }
             None if !refused => {
                 refused = true;
@@ -270,8 +270,7 @@ impl Exporter {
                 writer
                     .write_record(
                         self.fields(record)
-                            .iter()
-                            .map(|field| guard_formula(field).into_owned()),
+                            .map(|field| guard_formula(&field).into_owned()),
                     )
                     .map_err(csv_error)?;
             }
@@ -282,28 +281,19 @@ impl Exporter {
             .map_err(|error| TransferError::Output(error.into_error()))
     }
 
-    fn fields(&self, record: &EmployeeRecord) -> [String; 11] {
-        let optional = |value: &Option<String>| value.clone().unwrap_or_default();
-        [
-            record.employee_id.clone(),
-            record.first_name.clone(),
-            record.last_name.clone(),
-            record.email.clone(),
-            record.hire_date.to_string(),
-            optional(&record.phone),
-            record
-                .date_of_birth
-                .map(|date| date.to_string())
-                .unwrap_or_default(),
-            optional(
-                &record
+    /// The record as the form shows it, but with its department's name: the file
+    /// names departments, as import reads them.
+    fn fields(&self, record: &EmployeeRecord) -> impl Iterator<Item = String> {
+        EmployeeForm::from(&record.employee)
+            .into_fields()
+            .into_iter()
+            .map(|(field, text)| match field {
+                Field::DepartmentId => record
                     .department_id
-                    .and_then(|id| self.departments.get(&id).cloned()),
-            ),
-            optional(&record.job_title),
-            optional(&record.manager_id),
-            record.status.clone(),
-        ]
+                    .and_then(|id| self.departments.get(&id).cloned())
+                    .unwrap_or_default(),
+                _ => text,
+            })
     }
 }
 

@@ -83,10 +83,11 @@ impl OptionalText {
     }
 }
 
-/// A new employee record, valid in every field. Uniqueness is not a property of one
-/// value, so it is decided later, by the duplicate index and the database.
+/// An employee's record, valid in every field: what a form or a file row becomes, what
+/// the store writes, and what it reads back. Uniqueness is not a property of one value,
+/// so it is decided elsewhere, by the duplicate index and the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEmployee {
+pub struct Employee {
     pub employee_id: EmployeeId,
     pub first_name: PersonName,
     pub last_name: PersonName,
@@ -100,7 +101,84 @@ pub struct NewEmployee {
     pub status: EmploymentStatus,
 }
 
-impl TryFrom<&EmployeeForm> for NewEmployee {
+impl Employee {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        self.status.label()
+    }
+}
+
+impl EmployeeForm {
+    /// Each field with its text, in the form's order: what the audit trail records and
+    /// a CSV file holds.
+    pub fn into_fields(self) -> [(Field, String); Field::ALL.len()] {
+        [
+            (Field::EmployeeId, self.employee_id),
+            (Field::FirstName, self.first_name),
+            (Field::LastName, self.last_name),
+            (Field::Email, self.email),
+            (Field::HireDate, self.hire_date),
+            (Field::Phone, self.phone),
+            (Field::DateOfBirth, self.date_of_birth),
+            (Field::DepartmentId, self.department_id),
+            (Field::JobTitle, self.job_title),
+            (Field::ManagerId, self.manager_id),
+            (Field::Status, self.status),
+        ]
+    }
+
+    /// Where each field's text goes, for filling a form from named values (a file row).
+    pub fn field_mut(&mut self, field: Field) -> &mut String {
+        match field {
+            Field::EmployeeId => &mut self.employee_id,
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+            Field::Email => &mut self.email,
+            Field::HireDate => &mut self.hire_date,
+            Field::Phone => &mut self.phone,
+            Field::DateOfBirth => &mut self.date_of_birth,
+            Field::DepartmentId => &mut self.department_id,
+            Field::JobTitle => &mut self.job_title,
+            Field::ManagerId => &mut self.manager_id,
+            Field::Status => &mut self.status,
+        }
+    }
+}
+
+/// The form that shows a record as it is: what an edit starts from.
+impl From<&Employee> for EmployeeForm {
+    fn from(employee: &Employee) -> Self {
+        let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+        Self {
+            employee_id: employee.employee_id.to_string(),
+            first_name: employee.first_name.to_string(),
+            last_name: employee.last_name.to_string(),
+            email: employee.email.to_string(),
+            hire_date: employee.hire_date.to_string(),
+            phone: text(employee.phone.as_deref()),
+            date_of_birth: employee
+                .date_of_birth
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            department_id: employee
+                .department_id
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            job_title: text(employee.job_title.as_deref()),
+            manager_id: employee
+                .manager_id
+                .as_ref()
+                .map(EmployeeId::to_string)
+                .unwrap_or_default(),
+            status: employee.status.as_str().to_owned(),
+        }
+    }
+}
+
+impl TryFrom<&EmployeeForm> for Employee {
     type Error = FieldErrors;
 
     fn try_from(form: &EmployeeForm) -> Result<Self, Self::Error> {
@@ -133,7 +211,7 @@ impl TryFrom<&EmployeeForm> for NewEmployee {
             (&date_of_birth, &manager_id),
         );
         let built = (|| {
-            Some(NewEmployee {
+            Some(Employee {
                 employee_id: employee_id?,
                 first_name: first_name?,
                 last_name: last_name?,
@@ -258,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_valid_form_becomes_a_normalized_employee() {
-        let employee = NewEmployee::try_from(&valid_form()).unwrap();
+        let employee = Employee::try_from(&valid_form()).unwrap();
         assert_eq!(employee.employee_id.as_str(), "E-1001");
         assert_eq!(employee.email.as_str(), "ann.lee@example.com");
         assert_eq!(employee.status, EmploymentStatus::Active);
@@ -280,7 +358,7 @@ mod tests {
             manager_id: "?".into(),
             status: "retired".into(),
         };
-        let errors = NewEmployee::try_from(&form).unwrap_err();
+        let errors = Employee::try_from(&form).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(field, _)| field).collect();
         assert_eq!(fields.len(), 11, "{errors}");
     }
@@ -292,7 +370,7 @@ mod tests {
             manager_id: "E-1001".into(),
             ..valid_form()
         };
-        let errors = NewEmployee::try_from(&form).unwrap_err();
+        let errors = Employee::try_from(&form).unwrap_err();
         assert!(errors.get(Field::DateOfBirth).is_some());
         assert!(errors.get(Field::ManagerId).is_some());
     }

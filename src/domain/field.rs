@@ -18,6 +18,21 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field, in the form's order.
+    pub const ALL: [Field; 11] = [
+        Field::EmployeeId,
+        Field::FirstName,
+        Field::LastName,
+        Field::Email,
+        Field::HireDate,
+        Field::Phone,
+        Field::DateOfBirth,
+        Field::DepartmentId,
+        Field::JobTitle,
+        Field::ManagerId,
+        Field::Status,
+    ];
+
     /// As the form labels it.
     pub fn label(self) -> &'static str {
         match self {
@@ -35,7 +50,7 @@ impl Field {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Field::EmployeeId => "employee_id",
             Field::FirstName => "first_name",

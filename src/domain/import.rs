@@ -1,25 +1,22 @@
 //! The CSV file shape that import reads and export writes, and every check of an
-//! imported row that needs no database: each row becomes a [`NewEmployee`] by the same
+//! imported row that needs no database: each row becomes a [`Employee`] by the same
 //! rules as the form, or a list of problems, each naming its column.
 
 use std::collections::HashMap;
 
-use super::{EmployeeForm, EmployeeId, Field, NewEmployee, WorkEmail};
+use super::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
 
-/// The columns, in the order export writes them. Import takes them in any order.
-pub const COLUMNS: [&str; 11] = [
-    "employee_id",
-    "first_name",
-    "last_name",
-    "email",
-    "hire_date",
-    "phone",
-    "date_of_birth",
-    "department",
-    "job_title",
-    "manager_id",
-    "status",
-];
+/// The columns, in the order export writes them: the form's fields, but a department
+/// by its name. Import takes them in any order.
+pub const COLUMNS: [&str; Field::ALL.len()] = {
+    let mut columns = [""; Field::ALL.len()];
+    let mut at = 0;
+    while at < columns.len() {
+        columns[at] = column_of(Field::ALL[at]);
+        at += 1;
+    }
+    columns
+};
 const REQUIRED_COLUMNS: [&str; 5] = [
     "employee_id",
     "first_name",
@@ -27,6 +24,9 @@ const REQUIRED_COLUMNS: [&str; 5] = [
     "email",
     "hire_date",
 ];
+/// Where each column sits in a file, in the order of `COLUMNS`.
+type Positions = [Option<usize>; Field::ALL.len()];
+
 /// A bound on the work and memory one upload may ask for.
 pub const MAX_ROWS: usize = 200_000;
 
@@ -79,7 +79,7 @@ pub struct ImportRow {
     /// The ID as written, so that the report can name a row whose ID is invalid.
     pub employee_id: String,
     pub problems: Vec<String>,
-    pub employee: Option<NewEmployee>,
+    pub employee: Option<Employee>,
 }
 
 impl ImportRow {
@@ -112,7 +112,7 @@ impl DepartmentNames {
 pub struct RowReader<'a> {
     input: &'a [u8],
     records: csv::ByteRecordsIntoIter<&'a [u8]>,
-    columns: [Option<usize>; 11],
+    columns: Positions,
     width: usize,
     departments: &'a DepartmentNames,
     lines: LineCounter,
@@ -238,8 +238,8 @@ fn unreadable(error: csv::Error) -> CsvFileError {
 }
 
 /// Where each known column sits in the file.
-fn column_positions(header: &csv::ByteRecord) -> Result<[Option<usize>; 11], CsvFileError> {
-    let mut positions = [None; 11];
+fn column_positions(header: &csv::ByteRecord) -> Result<Positions, CsvFileError> {
+    let mut positions = [None; Field::ALL.len()];
     for (position, raw) in header.iter().enumerate() {
         let name = String::from_utf8_lossy(raw);
         // Excel starts its UTF-8 files with a byte-order mark.
@@ -268,41 +268,20 @@ fn column_positions(header: &csv::ByteRecord) -> Result<[Option<usize>; 11], Csv
 fn read_row(
     line: u64,
     record: &csv::ByteRecord,
-    columns: &[Option<usize>; 11],
+    columns: &Positions,
     width: usize,
     departments: &DepartmentNames,
 ) -> ImportRow {
     let mut problems = Vec::new();
+    let mut form = EmployeeForm::default();
     let values = row_values(record, columns, width, &mut problems);
-    let [
-        employee_id,
-        first_name,
-        last_name,
-        email,
-        hire_date,
-        phone,
-        date_of_birth,
-        department,
-        job_title,
-        manager_id,
-        status,
-    ] = values;
-    let department_id = department_id_of(&department, departments, &mut problems);
-    let form = EmployeeForm {
-        employee_id,
-        first_name,
-        last_name,
-        email,
-        hire_date,
-        phone,
-        date_of_birth,
-        department_id,
-        job_title,
-        manager_id,
-        // Spreadsheet users write "On leave" as readily as "on_leave".
-        status: status.trim().to_lowercase().replace(' ', "_"),
-    };
-    let employee = match NewEmployee::try_from(&form) {
+    for (field, value) in Field::ALL.into_iter().zip(values) {
+        *form.field_mut(field) = value;
+    }
+    form.department_id = department_id_of(&form.department_id, departments, &mut problems);
+    // Spreadsheet users write "On leave" as readily as "on_leave".
+    form.status = form.status.trim().to_lowercase().replace(' ', "_");
+    let employee = match Employee::try_from(&form) {
         Ok(employee) => Some(employee),
         Err(errors) => {
             problems.extend(
@@ -324,11 +303,11 @@ fn read_row(
 /// The row's text in the order of `COLUMNS`, empty where the file lacks a column.
 fn row_values(
     record: &csv::ByteRecord,
-    columns: &[Option<usize>; 11],
+    columns: &Positions,
     width: usize,
     problems: &mut Vec<String>,
-) -> [String; 11] {
-    let mut values: [String; 11] = Default::default();
+) -> [String; Field::ALL.len()] {
+    let mut values: [String; Field::ALL.len()] = Default::default();
     for (value, position) in values.iter_mut().zip(columns) {
         let Some(raw) = position.and_then(|position| record.get(position)) else {
             continue;
@@ -365,7 +344,7 @@ fn department_id_of(
     }
 }
 
-fn column_of(field: Field) -> &'static str {
+const fn column_of(field: Field) -> &'static str {
     match field {
         Field::DepartmentId => "department",
         other => other.name(),

@@ -1,5 +1,5 @@
 //! Employee records as types that are valid by construction: once a form has become a
-//! [`NewEmployee`], every field holds a normalized, checked value ("parse, don't validate").
+//! [`Employee`], every field holds a normalized, checked value ("parse, don't validate").
 
 /// The read side every checked text type shares: its text, borrowed or taken, and
 /// shown as itself. Each type's `parse` is its own.
@@ -32,7 +32,7 @@ mod person_name;
 mod user;
 
 pub use email::WorkEmail;
-pub use employee::{EmployeeForm, EmploymentStatus, NewEmployee, OptionalText};
+pub use employee::{Employee, EmployeeForm, EmploymentStatus, OptionalText};
 pub use employee_id::EmployeeId;
 pub use field::{Field, FieldErrors};
 pub use person_name::PersonName;

@@ -258,7 +258,7 @@ mod tests {
             .unwrap();
         index.confirm(reservation, &new_id, Some(&old_id)).await;
         index
-            .forget(&old_id, old_email.as_str(), Some((&new_id, &old_email)))
+            .forget(&old_id, &old_email, Some((&new_id, &old_email)))
             .await;
 
         let clash = index

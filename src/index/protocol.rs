@@ -152,10 +152,10 @@ impl DuplicateIndex {
     pub async fn forget(
         &self,
         id: &EmployeeId,
-        email: &str,
+        email: &WorkEmail,
         keep: Option<(&EmployeeId, &WorkEmail)>,
     ) {
-        let old = Claims::of(id.as_str(), &email.trim().to_lowercase());
+        let old = Claims::of(id.as_str(), email.as_str());
         let kept = keep.map(|(id, email)| Claims::of(id.as_str(), email.as_str()));
         let gone: Vec<(String, String)> = old
             .keys

@@ -125,6 +125,38 @@ pub(super) fn encode(changes: &[FieldChange]) -> String {
     serde_json::to_string(changes).unwrap_or_else(|_| "[]".into())
 }
 
+/// One audit event as written: by a single write, or many at once by a group commit
+/// or an import.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+pub(super) struct NewAuditEvent<'a> {
+    actor: &'a str,
+    action: &'static str,
+    subject_kind: &'static str,
+    record_id: i64,
+    subject: &'a str,
+    changes: &'a str,
+}
+
+impl<'a> NewAuditEvent<'a> {
+    /// The creation of a record, with its changes already encoded.
+    pub(super) fn created(
+        actor: &'a str,
+        record_id: i64,
+        employee_id: &'a str,
+        changes: &'a str,
+    ) -> Self {
+        Self {
+            actor,
+            action: AuditAction::Create.as_str(),
+            subject_kind: "employee",
+            record_id,
+            subject: employee_id,
+            changes,
+        }
+    }
+}
+
 pub(super) fn record(
     conn: &mut DbConnection,
     actor: &str,
@@ -133,15 +165,16 @@ pub(super) fn record(
     changes: &[FieldChange],
 ) -> Result<(), StoreError> {
     let changes = encode(changes);
+    let event = NewAuditEvent {
+        actor,
+        action: action.as_str(),
+        subject_kind: subject.kind,
+        record_id: subject.record_id,
+        subject: subject.name,
+        changes: &changes,
+    };
     diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::actor.eq(actor),
-            audit_events::action.eq(action.as_str()),
-            audit_events::subject_kind.eq(subject.kind),
-            audit_events::record_id.eq(subject.record_id),
-            audit_events::subject.eq(subject.name),
-            audit_events::changes.eq(changes),
-        ))
+        .values(event)
         .execute(conn)?;
     Ok(())
 }

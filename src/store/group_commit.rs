@@ -7,18 +7,18 @@
 //! skips them; any other error fails the group as a whole) are written again one by
 //! one, which names the exact conflict: a record's outcome never depends on its group.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::audit::{self, diff};
+use super::audit::{self, NewAuditEvent, diff};
 use super::connection::DbConnection;
-use super::employees::audited_fields_of_new;
+use super::employees::{EmployeeRow, audited_fields};
+use super::schema::{audit_events, employees};
 use super::{Store, StoreError};
-use crate::domain::{EmployeeId, NewEmployee};
+use crate::domain::Employee;
 
 /// Most records in one group.
 const MAX_GROUP: usize = 64;
@@ -26,38 +26,8 @@ const MAX_GROUP: usize = 64;
 /// group: fewer, larger transactions exactly when the database is the bottleneck.
 const GROUPS_IN_FLIGHT: usize = 4;
 
-/// The records, each with its audit entry; rows whose ID or e-mail is taken are
-/// skipped, and the IDs of those stored are returned.
-const INSERT_GROUP: &str = "
-    WITH input AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
-                             $6::text[], $7::date[], $8::bigint[], $9::text[], $10::text[],
-                             $11::text[], $12::text[], $13::text[], $14::bigint[])
-            AS t(employee_id, first_name, last_name, email, hire_date, phone, date_of_birth,
-                 department_id, job_title, manager_id, status, actor, changes, slot)
-    ), created AS (
-        INSERT INTO employees (employee_id, first_name, last_name, email, hire_date, phone,
-                               date_of_birth, department_id, job_title, manager_id, status)
-        SELECT employee_id, first_name, last_name, email, hire_date, phone, date_of_birth,
-               department_id, job_title, manager_id, status
-          FROM input ORDER BY slot
-        ON CONFLICT DO NOTHING
-        RETURNING id, employee_id
-    ), audited AS (
-        INSERT INTO audit_events (actor, action, subject_kind, record_id, subject, changes)
-        SELECT i.actor, 'create', 'employee', c.id, c.employee_id, i.changes
-          FROM created c JOIN input i USING (employee_id)
-    )
-    SELECT employee_id FROM created";
-
-#[derive(QueryableByName)]
-struct Created {
-    #[diesel(sql_type = Text)]
-    employee_id: String,
-}
-
 struct Job {
-    new: NewEmployee,
+    new: Employee,
     actor: String,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
@@ -81,7 +51,7 @@ impl GroupCommit {
     pub(super) async fn insert(
         &self,
         store: &Store,
-        new: NewEmployee,
+        new: Employee,
         actor: String,
     ) -> Result<(), StoreError> {
         let waiting = self
@@ -133,7 +103,7 @@ async fn write_group(store: &Store, group: Vec<Job>) {
     let (together, alone): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|job| {
         ids.insert(job.new.employee_id.clone()) & emails.insert(job.new.email.clone())
     });
-    let rows: Vec<(NewEmployee, String)> = together
+    let rows: Vec<(Employee, String)> = together
         .iter()
         .map(|job| (job.new.clone(), job.actor.clone()))
         .collect();
@@ -165,51 +135,44 @@ async fn write_alone(store: &Store, jobs: Vec<Job>) {
     futures_util::future::join_all(writes).await;
 }
 
+/// The records, each with its audit entry, in one transaction; rows whose ID or
+/// e-mail is taken are skipped, and the IDs of those stored are returned.
 fn insert_group(
     pg: &mut PgConnection,
-    rows: &[(NewEmployee, String)],
+    jobs: &[(Employee, String)],
 ) -> Result<HashSet<String>, StoreError> {
-    let column = |value: fn(&NewEmployee) -> Option<String>| -> Vec<Option<String>> {
-        rows.iter().map(|(new, _)| value(new)).collect()
-    };
-    let text = |value: fn(&NewEmployee) -> String| -> Vec<String> {
-        rows.iter().map(|(new, _)| value(new)).collect()
-    };
-    let created = diesel::sql_query(INSERT_GROUP)
-        .bind::<Array<Text>, _>(text(|new| new.employee_id.to_string()))
-        .bind::<Array<Text>, _>(text(|new| new.first_name.to_string()))
-        .bind::<Array<Text>, _>(text(|new| new.last_name.to_string()))
-        .bind::<Array<Text>, _>(text(|new| new.email.to_string()))
-        .bind::<Array<Date>, _>(
-            rows.iter()
-                .map(|(new, _)| new.hire_date)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(column(|new| new.phone.as_deref().map(str::to_owned)))
-        .bind::<Array<Nullable<Date>>, _>(
-            rows.iter()
-                .map(|(new, _)| new.date_of_birth)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<BigInt>>, _>(
-            rows.iter()
-                .map(|(new, _)| new.department_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(column(|new| new.job_title.as_deref().map(str::to_owned)))
-        .bind::<Array<Nullable<Text>>, _>(column(|new| {
-            new.manager_id.as_ref().map(EmployeeId::to_string)
-        }))
-        .bind::<Array<Text>, _>(text(|new| new.status.as_str().to_owned()))
-        .bind::<Array<Text>, _>(
-            rows.iter()
-                .map(|(_, actor)| actor.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(text(|new| {
-            audit::encode(&diff(&[], &audited_fields_of_new(new)))
-        }))
-        .bind::<Array<BigInt>, _>((0..rows.len() as i64).collect::<Vec<_>>())
-        .load::<Created>(pg)?;
-    Ok(created.into_iter().map(|row| row.employee_id).collect())
+    let rows: Vec<EmployeeRow> = jobs.iter().map(|(new, _)| EmployeeRow::from(new)).collect();
+    let changes: HashMap<&str, (&str, String)> = jobs
+        .iter()
+        .map(|(new, actor)| {
+            let changes = audit::encode(&diff(&[], &audited_fields(new)));
+            (new.employee_id.as_str(), (actor.as_str(), changes))
+        })
+        .collect();
+    pg.transaction(|pg| {
+        let created: Vec<(i64, String)> = diesel::insert_into(employees::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .returning((employees::id, employees::employee_id))
+            .get_results(pg)?;
+        let events: Vec<NewAuditEvent> = created
+            .iter()
+            .filter_map(|(record_id, employee_id)| {
+                let (actor, changes) = changes.get(employee_id.as_str())?;
+                Some(NewAuditEvent::created(
+                    actor,
+                    *record_id,
+                    employee_id,
+                    changes,
+                ))
+            })
+            .collect();
+        diesel::insert_into(audit_events::table)
+            .values(&events)
+            .execute(pg)?;
+        Ok(created
+            .into_iter()
+            .map(|(_, employee_id)| employee_id)
+            .collect())
+    })
 }

@@ -1,13 +1,14 @@
-//! Bulk import: the checked rows go into a temporary table (PostgreSQL's `COPY`, or
-//! batched inserts in SQLite's process), the database finds every clash with stored
-//! records in three joins, and only a file without any is written, with one statement
-//! for the records and one for their audit entries, in one transaction. The unique
-//! indexes stay the last word: a record added meanwhile fails the write as a whole.
+//! Bulk import. Every valid row's claims (ID, e-mail, manager) go into a temporary
+//! table (PostgreSQL's `COPY`, or batched inserts in SQLite's process), the database
+//! finds every clash with stored records in three joins, and only a file without any
+//! is written: the records as every write stores them (`EmployeeRow`), then their
+//! audit entries in one statement, in one transaction. The unique indexes stay the
+//! last word: a record added meanwhile fails the write as a whole.
 //!
 //! On PostgreSQL a file expected to go in whole is first tried the short way: the
-//! records and their audit entries are copied straight into their tables, in one
-//! transaction, and the constraints judge. Only if they refuse does the check above run,
-//! to name every clash.
+//! records are copied straight into their table as the file is read, in one
+//! transaction, and the constraints judge. Only if they refuse does the check above
+//! run, to name every clash.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -15,31 +16,26 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use std::sync::mpsc::Receiver;
 
 use diesel::{PgConnection, SqliteConnection};
-use time::Date;
 
 use super::audit::{self, diff};
 use super::connection::DbConnection;
-use super::employees::audited_fields_of_new;
-use super::schema::{audit_events, employees, import_rows};
+use super::employees::{EmployeeRow, audited_fields};
+use super::schema::{employees, import_rows};
 use super::{Rule, StoreError};
-use crate::domain::{EmployeeId, Field, NewEmployee};
+use crate::domain::{Employee, Field};
 
-/// Rows per SQLite insert: 13 columns each stay under its 32,766 bound parameters.
+/// Rows per SQLite insert: 11 columns each stay under its 32,766 bound parameters.
 const SQLITE_BATCH: usize = 2_000;
 
 const CREATE_POSTGRES: &str = "CREATE TEMP TABLE import_rows (
-    line BIGINT NOT NULL, employee_id TEXT NOT NULL, first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL, email TEXT NOT NULL, hire_date DATE NOT NULL, phone TEXT,
-    date_of_birth DATE, department_id BIGINT, job_title TEXT, manager_id TEXT,
-    status TEXT NOT NULL, changes TEXT NOT NULL) ON COMMIT DROP";
+    line BIGINT NOT NULL, employee_id TEXT NOT NULL, email TEXT NOT NULL, manager_id TEXT,
+    changes TEXT NOT NULL) ON COMMIT DROP";
 
 /// SQLite has no ON COMMIT DROP (the table is dropped before the commit), and plans
 /// its joins by index, so the rows' own lookups get one.
 const CREATE_SQLITE: &str = "CREATE TEMP TABLE import_rows (
-    line INTEGER NOT NULL, employee_id TEXT NOT NULL UNIQUE, first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL, email TEXT NOT NULL, hire_date TEXT NOT NULL, phone TEXT,
-    date_of_birth TEXT, department_id INTEGER, job_title TEXT, manager_id TEXT,
-    status TEXT NOT NULL, changes TEXT NOT NULL)";
+    line INTEGER NOT NULL, employee_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+    manager_id TEXT, changes TEXT NOT NULL)";
 
 /// Each row's clashes with stored records, and managers found neither in the store
 /// nor among the rows.
@@ -57,70 +53,30 @@ const FIND_CLASHES: &str = "
        AND NOT EXISTS (SELECT 1 FROM import_rows j WHERE j.employee_id = i.manager_id)
     ORDER BY line";
 
-const INSERT_EMPLOYEES: &str = "
-    INSERT INTO employees (employee_id, first_name, last_name, email, hire_date, phone,
-                           date_of_birth, department_id, job_title, manager_id, status)
-    SELECT employee_id, first_name, last_name, email, hire_date, phone,
-           date_of_birth, department_id, job_title, manager_id, status
-      FROM import_rows ORDER BY line";
-
+/// The imported records' audit entries, once the records are written: each staged
+/// row's changes, with the id its record was given.
 const INSERT_AUDIT: &str = "
     INSERT INTO audit_events (actor, action, subject_kind, record_id, subject, changes)
     SELECT $1, 'create', 'employee', e.id, e.employee_id, i.changes
       FROM import_rows i JOIN employees e ON e.employee_id = i.employee_id
      ORDER BY i.line";
 
-/// Both COPYs of the short way name these ids; taken from the sequence first, so that
-/// each audit entry knows its record's id before either exists.
-const TAKE_EMPLOYEE_IDS: &str =
-    "SELECT nextval('employees_id_seq') AS id FROM generate_series(1, $1)";
-
-#[derive(QueryableByName)]
-struct TakenId {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = employees, treat_none_as_default_value = false)]
-struct CopiedEmployee<'a> {
-    id: i64,
-    employee_id: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    email: &'a str,
-    hire_date: Date,
-    phone: Option<&'a str>,
-    date_of_birth: Option<Date>,
-    department_id: Option<i64>,
-    job_title: Option<&'a str>,
-    manager_id: Option<&'a str>,
-    status: &'a str,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
-struct CopiedAuditEvent<'a> {
-    actor: &'a str,
-    action: &'static str,
-    subject_kind: &'static str,
-    record_id: i64,
-    subject: &'a str,
-    changes: &'a str,
-}
-
 /// A valid row on its way to the store: its line, the record, and its audit entry,
 /// encoded where the file is read, so that the store's connection only copies.
 pub struct ImportRecord {
     line: u64,
-    new: NewEmployee,
+    row: EmployeeRow,
     changes: String,
 }
 
 impl ImportRecord {
-    pub fn new(line: u64, new: NewEmployee) -> Self {
-        let changes = audit::encode(&diff(&[], &audited_fields_of_new(&new)));
-        Self { line, new, changes }
+    pub fn new(line: u64, employee: &Employee) -> Self {
+        let changes = audit::encode(&diff(&[], &audited_fields(employee)));
+        Self {
+            line,
+            row: EmployeeRow::from(employee),
+            changes,
+        }
     }
 }
 
@@ -165,15 +121,23 @@ fn copy_postgres(
     actor: &str,
 ) -> Result<ShortWay, StoreError> {
     let copied = pg.transaction(|pg| {
+        diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
         for batch in batches {
             match batch {
                 ImportBatch::Rows(rows) => {
                     let start = received.len();
                     received.extend(rows);
-                    copy_batch(pg, &received[start..], actor)?;
+                    stage_postgres(pg, &received[start..])?;
+                    copy_records(pg, &received[start..])?;
                 }
                 ImportBatch::Refused => return Err(Stop::Refused),
-                ImportBatch::Complete => return Ok(()),
+                ImportBatch::Complete => {
+                    diesel::sql_query("ANALYZE import_rows").execute(pg)?;
+                    diesel::sql_query(INSERT_AUDIT)
+                        .bind::<Text, _>(actor)
+                        .execute(pg)?;
+                    return Ok(());
+                }
             }
         }
         Err(Stop::Refused)
@@ -186,45 +150,16 @@ fn copy_postgres(
     }
 }
 
-fn copy_batch(pg: &mut PgConnection, rows: &[ImportRecord], actor: &str) -> Result<(), Stop> {
-    let ids = diesel::sql_query(TAKE_EMPLOYEE_IDS)
-        .bind::<BigInt, _>(rows.len() as i64)
-        .load::<TakenId>(pg)?;
-    let employees: Vec<CopiedEmployee> = rows
-        .iter()
-        .zip(&ids)
-        .map(|(ImportRecord { new, .. }, id)| CopiedEmployee {
-            id: id.id,
-            employee_id: new.employee_id.as_str(),
-            first_name: new.first_name.as_str(),
-            last_name: new.last_name.as_str(),
-            email: new.email.as_str(),
-            hire_date: new.hire_date,
-            phone: new.phone.as_deref(),
-            date_of_birth: new.date_of_birth,
-            department_id: new.department_id,
-            job_title: new.job_title.as_deref(),
-            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
-            status: new.status.as_str(),
-        })
-        .collect();
+fn copy_records(pg: &mut PgConnection, rows: &[ImportRecord]) -> Result<(), DieselError> {
     diesel::copy_from(employees::table)
-        .from_insertable(&employees)
+        .from_insertable(rows.iter().map(|record| &record.row).collect::<Vec<_>>())
         .execute(pg)?;
-    let events: Vec<CopiedAuditEvent> = rows
-        .iter()
-        .zip(&ids)
-        .map(|(row, id)| CopiedAuditEvent {
-            actor,
-            action: "create",
-            subject_kind: "employee",
-            record_id: id.id,
-            subject: row.new.employee_id.as_str(),
-            changes: &row.changes,
-        })
-        .collect();
-    diesel::copy_from(audit_events::table)
-        .from_insertable(&events)
+    Ok(())
+}
+
+fn stage_postgres(pg: &mut PgConnection, rows: &[ImportRecord]) -> Result<(), DieselError> {
+    diesel::copy_from(import_rows::table)
+        .from_insertable(rows.iter().map(StagedRow::of).collect::<Vec<_>>())
         .execute(pg)?;
     Ok(())
 }
@@ -248,39 +183,24 @@ struct ClashRow {
     holder: Option<String>,
 }
 
+/// A row's claims and audit entry, staged for the check.
 #[derive(Insertable)]
 #[diesel(table_name = import_rows, treat_none_as_default_value = false)]
 struct StagedRow<'a> {
     line: i64,
     employee_id: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
     email: &'a str,
-    hire_date: Date,
-    phone: Option<&'a str>,
-    date_of_birth: Option<Date>,
-    department_id: Option<i64>,
-    job_title: Option<&'a str>,
     manager_id: Option<&'a str>,
-    status: &'a str,
     changes: &'a str,
 }
 
 impl<'a> StagedRow<'a> {
-    fn of(ImportRecord { line, new, changes }: &'a ImportRecord) -> Self {
+    fn of(ImportRecord { line, row, changes }: &'a ImportRecord) -> Self {
         Self {
             line: *line as i64,
-            employee_id: new.employee_id.as_str(),
-            first_name: new.first_name.as_str(),
-            last_name: new.last_name.as_str(),
-            email: new.email.as_str(),
-            hire_date: new.hire_date,
-            phone: new.phone.as_deref(),
-            date_of_birth: new.date_of_birth,
-            department_id: new.department_id,
-            job_title: new.job_title.as_deref(),
-            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
-            status: new.status.as_str(),
+            employee_id: &row.employee_id,
+            email: &row.email,
+            manager_id: row.manager_id.as_deref(),
             changes,
         }
     }
@@ -288,10 +208,10 @@ impl<'a> StagedRow<'a> {
 
 /// The same steps on either backend's own connection (each fills the table its way).
 macro_rules! check_then_write {
-    ($conn:expr, $actor:expr, $write:expr) => {{
+    ($conn:expr, $actor:expr, $write:expr, $write_records:expr) => {{
         let clashes = diesel::sql_query(FIND_CLASHES).load::<ClashRow>($conn)?;
         if clashes.is_empty() && $write {
-            diesel::sql_query(INSERT_EMPLOYEES).execute($conn)?;
+            $write_records?;
             diesel::sql_query(INSERT_AUDIT)
                 .bind::<Text, _>($actor)
                 .execute($conn)?;
@@ -326,13 +246,12 @@ pub(super) fn import(
         }
     }
     let write = write && complete;
-    let table: Vec<StagedRow> = rows.iter().map(StagedRow::of).collect();
     let attempt = |conn: &mut DbConnection| match conn {
-        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &table, actor, write)),
+        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &rows, actor, write)),
         DbConnection::Sqlite(sqlite) => {
             // Immediate: it writes after reading, and a deferred transaction would fail
             // at that point if another connection wrote meanwhile.
-            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &table, actor, write))
+            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &rows, actor, write))
         }
     };
     let clashes = match attempt(conn) {
@@ -347,34 +266,43 @@ pub(super) fn import(
 
 fn import_postgres(
     pg: &mut PgConnection,
-    table: &[StagedRow],
+    rows: &[ImportRecord],
     actor: &str,
     write: bool,
 ) -> Result<Vec<ClashRow>, StoreError> {
     diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
-    diesel::copy_from(import_rows::table)
-        .from_insertable(table)
-        .execute(pg)?;
+    stage_postgres(pg, rows)?;
     // Without statistics the planner would take the table for empty.
     diesel::sql_query("ANALYZE import_rows").execute(pg)?;
-    Ok(check_then_write!(pg, actor, write))
+    Ok(check_then_write!(pg, actor, write, copy_records(pg, rows)))
 }
 
 fn import_sqlite(
     sqlite: &mut SqliteConnection,
-    table: &[StagedRow],
+    rows: &[ImportRecord],
     actor: &str,
     write: bool,
 ) -> Result<Vec<ClashRow>, StoreError> {
     diesel::sql_query(CREATE_SQLITE).execute(sqlite)?;
-    for batch in table.chunks(SQLITE_BATCH) {
+    for batch in rows.chunks(SQLITE_BATCH) {
+        let staged: Vec<StagedRow> = batch.iter().map(StagedRow::of).collect();
         diesel::insert_into(import_rows::table)
-            .values(batch)
+            .values(&staged)
             .execute(sqlite)?;
     }
-    let clashes = check_then_write!(sqlite, actor, write);
+    let clashes = check_then_write!(sqlite, actor, write, insert_records(sqlite, rows));
     diesel::sql_query("DROP TABLE temp.import_rows").execute(sqlite)?;
     Ok(clashes)
+}
+
+fn insert_records(sqlite: &mut SqliteConnection, rows: &[ImportRecord]) -> Result<(), DieselError> {
+    for batch in rows.chunks(SQLITE_BATCH) {
+        let records: Vec<&EmployeeRow> = batch.iter().map(|record| &record.row).collect();
+        diesel::insert_into(employees::table)
+            .values(records)
+            .execute(sqlite)?;
+    }
+    Ok(())
 }
 
 impl From<ClashRow> for ImportClash {

@@ -26,7 +26,7 @@ pub use import::{ImportBatch, ImportClash, ImportRecord};
 pub use users::UserRecord;
 
 use crate::config::{DatabaseUrl, Purpose};
-use crate::domain::{EmployeeId, NewEmployee, Role, Username};
+use crate::domain::{Employee, EmployeeId, Role, Username};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
@@ -135,7 +135,7 @@ impl Store {
 
     /// On PostgreSQL, in a group with the creates that arrive meanwhile (see
     /// `group_commit`); SQLite commits in-process, with nothing to share.
-    pub async fn insert_employee(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
+    pub async fn insert_employee(&self, new: Employee, actor: String) -> Result<(), StoreError> {
         if self.postgres {
             self.group_commit.insert(self, new, actor).await
         } else {
@@ -143,7 +143,7 @@ impl Store {
         }
     }
 
-    async fn insert_one(&self, new: NewEmployee, actor: String) -> Result<(), StoreError> {
+    async fn insert_one(&self, new: Employee, actor: String) -> Result<(), StoreError> {
         let inserted = self
             .run(move |conn| employees::insert(conn, &new, &actor))
             .await;
@@ -155,7 +155,7 @@ impl Store {
         &self,
         current: EmployeeId,
         version: i32,
-        new: NewEmployee,
+        new: Employee,
         actor: String,
     ) -> Result<EmployeeRecord, StoreError> {
         let updated = self

@@ -30,20 +30,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// A transaction's rows being imported: a temporary table (see `store::import`).
+    /// The claims of a transaction's rows being imported, and their audit entries: a
+    /// temporary table (see `store::import`).
     import_rows (line) {
         line -> BigInt,
         employee_id -> Text,
-        first_name -> Text,
-        last_name -> Text,
         email -> Text,
-        hire_date -> Date,
-        phone -> Nullable<Text>,
-        date_of_birth -> Nullable<Date>,
-        department_id -> Nullable<BigInt>,
-        job_title -> Nullable<Text>,
         manager_id -> Nullable<Text>,
-        status -> Text,
         changes -> Text,
     }
 }

@@ -53,6 +53,7 @@ impl Refusal {
             StoreError::MissingReference(_) => Some(Refusal::Invalid),
             StoreError::NotFound
             | StoreError::Violation { .. }
+            | StoreError::Unreadable { .. }
             | StoreError::Unavailable(_)
             | StoreError::Interrupted(_)
             | StoreError::Query(_) => None,

@@ -432,7 +432,7 @@ crate::on_both_backends!(a_reader_that_stops_without_finishing_leaves_nothing_be
 /// reader that fails half way (its sender dropped) must not leave half a file stored.
 async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Backend) {
     use roster::config::{DatabaseUrl, Purpose};
-    use roster::domain::{EmployeeForm, NewEmployee};
+    use roster::domain::{Employee, EmployeeForm};
     use roster::store::{ImportBatch, ImportRecord, Store};
 
     let env = TestEnv::new(backend).await;
@@ -450,7 +450,7 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             hire_date: "2024-03-01".into(),
             ..EmployeeForm::default()
         };
-        ImportRecord::new(n, NewEmployee::try_from(&form).unwrap())
+        ImportRecord::new(n, &Employee::try_from(&form).unwrap())
     };
 
     for finished in [false, true] {

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::EmployeeRecord;
+use super::{EmployeeRecord, StoredRecord, records};
 use crate::domain::EmploymentStatus;
 use crate::store::connection::{DbConnection, MultiBackend};
 use crate::store::schema::employees;
@@ -174,7 +174,7 @@ pub(in crate::store) fn plain_page(
     let mut employees = Vec::new();
     if skip < total {
         let query = employees::table
-            .select(employees::all_columns)
+            .select(StoredRecord::as_select())
             .limit(PAGE_SIZE)
             .into_boxed();
         let skip = skip as usize;
@@ -191,6 +191,7 @@ pub(in crate::store) fn plain_page(
                 .load(conn)?,
         };
     }
+    let employees = records(employees)?;
     Ok(Some(EmployeePage {
         has_next: skip + PAGE_SIZE < total,
         employees,
@@ -227,25 +228,24 @@ pub(in crate::store) fn filtered_page(
     };
     let window = ordered.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE);
     let by_id_order = matches!(list.sort, SortOrder::Newest | SortOrder::Oldest);
-    let mut employees: Vec<EmployeeRecord> = if sqlite && list.search.is_some() && by_id_order {
+    let mut employees: Vec<StoredRecord> = if sqlite && list.search.is_some() && by_id_order {
         // SQLite sorts what it selects: ids straight from the prefix indexes sort in
         // a fraction of the time whole rows take (1.1 against 8.4 ms for 3,800
         // matches); then the page's rows are read by id.
         let ids: Vec<i64> = window.select(employees::id).load(conn)?;
-        let rows = employees::table
+        let mut rows: Vec<StoredRecord> = employees::table
             .filter(employees::id.eq_any(&ids))
-            .select(employees::all_columns)
-            .load::<EmployeeRecord>(conn)?;
-        ids.iter()
-            .filter_map(|id| rows.iter().find(|row| row.id == *id).cloned())
-            .collect()
+            .select(StoredRecord::as_select())
+            .load(conn)?;
+        rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+        rows
     } else {
-        window.select(employees::all_columns).load(conn)?
+        window.select(StoredRecord::as_select()).load(conn)?
     };
     let has_next = employees.len() as i64 > PAGE_SIZE;
     employees.truncate(PAGE_SIZE as usize);
     Ok(EmployeePage {
-        employees,
+        employees: records(employees)?,
         page,
         total: None,
         has_next,
@@ -271,18 +271,18 @@ pub(in crate::store) fn search_newest_window(
         return Ok(None);
     };
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let mut employees: Vec<EmployeeRecord> = filtered(list, sqlite)
+    let mut employees: Vec<StoredRecord> = filtered(list, sqlite)
         .filter(employees::id.ge(floor))
         .order(employees::id.desc())
         .limit(PAGE_SIZE + 1)
-        .select(employees::all_columns)
+        .select(StoredRecord::as_select())
         .load(conn)?;
     if (employees.len() as i64) <= PAGE_SIZE {
         return Ok(None);
     }
     employees.truncate(PAGE_SIZE as usize);
     Ok(Some(EmployeePage {
-        employees,
+        employees: records(employees)?,
         page: 1,
         total: None,
         has_next: true,

@@ -2,95 +2,29 @@
 //! user must change.
 
 use diesel::prelude::*;
-use time::{Date, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
-use super::{EmployeeRecord, find};
-use crate::domain::{EmployeeId, Field, NewEmployee, WorkEmail};
+use super::{EmployeeRecord, EmployeeRow, find};
+use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
 use crate::store::audit::{self, AuditAction, FieldChange, Subject, diff};
 use crate::store::connection::DbConnection;
 use crate::store::schema::employees;
 use crate::store::{Rule, StoreError, lower};
 
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = employees, treat_none_as_null = true)]
-struct NewEmployeeRow<'a> {
-    employee_id: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    email: &'a str,
-    hire_date: Date,
-    phone: Option<&'a str>,
-    date_of_birth: Option<Date>,
-    department_id: Option<i64>,
-    job_title: Option<&'a str>,
-    manager_id: Option<&'a str>,
-    status: &'a str,
-}
-
-impl<'a> From<&'a NewEmployee> for NewEmployeeRow<'a> {
-    fn from(new: &'a NewEmployee) -> Self {
-        Self {
-            employee_id: new.employee_id.as_str(),
-            first_name: new.first_name.as_str(),
-            last_name: new.last_name.as_str(),
-            email: new.email.as_str(),
-            hire_date: new.hire_date,
-            phone: new.phone.as_deref(),
-            date_of_birth: new.date_of_birth,
-            department_id: new.department_id,
-            job_title: new.job_title.as_deref(),
-            manager_id: new.manager_id.as_ref().map(EmployeeId::as_str),
-            status: new.status.as_str(),
-        }
-    }
-}
-
-/// The record's fields as the audit trail shows them.
-fn audited_fields_of_record(record: &EmployeeRecord) -> Vec<(&'static str, Option<String>)> {
-    vec![
-        ("employee_id", Some(record.employee_id.clone())),
-        ("first_name", Some(record.first_name.clone())),
-        ("last_name", Some(record.last_name.clone())),
-        ("email", Some(record.email.clone())),
-        ("hire_date", Some(record.hire_date.to_string())),
-        ("phone", record.phone.clone()),
-        ("date_of_birth", record.date_of_birth.map(|d| d.to_string())),
-        ("department_id", record.department_id.map(|d| d.to_string())),
-        ("job_title", record.job_title.clone()),
-        ("manager_id", record.manager_id.clone()),
-        ("status", Some(record.status.clone())),
-    ]
-}
-
-pub(in crate::store) fn audited_fields_of_new(
-    new: &NewEmployee,
-) -> Vec<(&'static str, Option<String>)> {
-    vec![
-        ("employee_id", Some(new.employee_id.to_string())),
-        ("first_name", Some(new.first_name.to_string())),
-        ("last_name", Some(new.last_name.to_string())),
-        ("email", Some(new.email.to_string())),
-        ("hire_date", Some(new.hire_date.to_string())),
-        ("phone", new.phone.as_deref().map(str::to_owned)),
-        ("date_of_birth", new.date_of_birth.map(|d| d.to_string())),
-        ("department_id", new.department_id.map(|d| d.to_string())),
-        ("job_title", new.job_title.as_deref().map(str::to_owned)),
-        (
-            "manager_id",
-            new.manager_id.as_ref().map(EmployeeId::to_string),
-        ),
-        ("status", Some(new.status.as_str().to_owned())),
-    ]
+/// The record's fields as the audit trail shows them: each field's text as the form
+/// shows it, empty meaning absent.
+pub(in crate::store) fn audited_fields(employee: &Employee) -> Vec<(&'static str, Option<String>)> {
+    EmployeeForm::from(employee)
+        .into_fields()
+        .into_iter()
+        .map(|(field, text)| (field.name(), Some(text).filter(|text| !text.is_empty())))
+        .collect()
 }
 
 /// Turns a failed write into what the user must change. Runs after the transaction
 /// rolled back, so that the diagnostic queries may run (PostgreSQL refuses them inside
 /// a failed transaction).
-fn explain_write_error(
-    conn: &mut DbConnection,
-    new: &NewEmployee,
-    error: StoreError,
-) -> StoreError {
+fn explain_write_error(conn: &mut DbConnection, new: &Employee, error: StoreError) -> StoreError {
     let StoreError::Violation { rule, .. } = &error else {
         return error;
     };
@@ -109,61 +43,22 @@ fn explain_write_error(
     explained.unwrap_or_else(|diagnosis_error| diagnosis_error)
 }
 
+/// One record and its audit entry, in one transaction; a refusal names what to change.
 pub(in crate::store) fn insert(
     conn: &mut DbConnection,
-    new: &NewEmployee,
+    new: &Employee,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let changes = diff(&[], &audited_fields_of_new(new));
-    let written = match conn {
-        DbConnection::Pg(pg) => insert_with_audit_in_one_statement(pg, new, actor, &changes),
-        DbConnection::Sqlite(_) => conn.transaction(|conn| {
-            let record_id = diesel::insert_into(employees::table)
-                .values(NewEmployeeRow::from(new))
-                .returning(employees::id)
-                .get_result::<i64>(conn)?;
-            let subject = Subject::employee(record_id, new.employee_id.as_str());
-            audit::record(conn, actor, AuditAction::Create, subject, &changes)
-        }),
-    };
-    written.map_err(|error| explain_write_error(conn, new, error))
-}
-
-/// The record and its audit entry in one statement: one round trip and one commit,
-/// what a bare INSERT costs, where BEGIN, two INSERTs and COMMIT take four. Still
-/// atomic: a statement is its own transaction. (SQLite has no data-modifying CTEs,
-/// and its transaction is in-process anyway.)
-fn insert_with_audit_in_one_statement(
-    pg: &mut diesel::PgConnection,
-    new: &NewEmployee,
-    actor: &str,
-    changes: &[FieldChange],
-) -> Result<(), StoreError> {
-    use diesel::sql_types::{BigInt, Date, Nullable, Text};
-    diesel::sql_query(
-        "WITH created AS (
-             INSERT INTO employees (employee_id, first_name, last_name, email, hire_date, phone,
-                                    date_of_birth, department_id, job_title, manager_id, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             RETURNING id, employee_id)
-         INSERT INTO audit_events (actor, action, subject_kind, record_id, subject, changes)
-         SELECT $12, 'create', 'employee', id, employee_id, $13 FROM created",
-    )
-    .bind::<Text, _>(new.employee_id.as_str())
-    .bind::<Text, _>(new.first_name.as_str())
-    .bind::<Text, _>(new.last_name.as_str())
-    .bind::<Text, _>(new.email.as_str())
-    .bind::<Date, _>(new.hire_date)
-    .bind::<Nullable<Text>, _>(new.phone.as_deref())
-    .bind::<Nullable<Date>, _>(new.date_of_birth)
-    .bind::<Nullable<BigInt>, _>(new.department_id)
-    .bind::<Nullable<Text>, _>(new.job_title.as_deref())
-    .bind::<Nullable<Text>, _>(new.manager_id.as_ref().map(EmployeeId::as_str))
-    .bind::<Text, _>(new.status.as_str())
-    .bind::<Text, _>(actor)
-    .bind::<Text, _>(audit::encode(changes))
-    .execute(pg)?;
-    Ok(())
+    let changes = diff(&[], &audited_fields(new));
+    conn.transaction(|conn| {
+        let record_id = diesel::insert_into(employees::table)
+            .values(EmployeeRow::from(new))
+            .returning(employees::id)
+            .get_result::<i64>(conn)?;
+        let subject = Subject::employee(record_id, new.employee_id.as_str());
+        audit::record(conn, actor, AuditAction::Create, subject, &changes)
+    })
+    .map_err(|error| explain_write_error(conn, new, error))
 }
 
 fn now_utc() -> PrimitiveDateTime {
@@ -179,14 +74,14 @@ pub(in crate::store) fn update(
     conn: &mut DbConnection,
     current: &EmployeeId,
     version: i32,
-    new: &NewEmployee,
+    new: &Employee,
     actor: &str,
 ) -> Result<EmployeeRecord, StoreError> {
     let old = find(conn, current)?;
     if old.version != version {
         return Err(StoreError::StaleVersion);
     }
-    let changes = diff(&audited_fields_of_record(&old), &audited_fields_of_new(new));
+    let changes = diff(&audited_fields(&old), &audited_fields(new));
     if changes.is_empty() {
         return Ok(old);
     }
@@ -197,7 +92,7 @@ pub(in crate::store) fn update(
                 .filter(employees::version.eq(version)),
         )
         .set((
-            NewEmployeeRow::from(new),
+            EmployeeRow::from(new),
             employees::version.eq(version + 1),
             employees::updated_at.eq(now_utc()),
         ))
@@ -207,7 +102,7 @@ pub(in crate::store) fn update(
         }
         let subject = Subject::employee(old.id, new.employee_id.as_str());
         audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
-        if old.employee_id != new.employee_id.as_str() {
+        if old.employee_id != new.employee_id {
             record_reports_renamed_manager(conn, actor, &old.employee_id, &new.employee_id)?;
         }
         Ok(())
@@ -221,7 +116,7 @@ pub(in crate::store) fn update(
 fn record_reports_renamed_manager(
     conn: &mut DbConnection,
     actor: &str,
-    old_id: &str,
+    old_id: &EmployeeId,
     new_id: &EmployeeId,
 ) -> Result<(), StoreError> {
     let reports: Vec<(i64, String)> = employees::table
@@ -230,7 +125,7 @@ fn record_reports_renamed_manager(
         .load(conn)?;
     let change = [FieldChange {
         field: "manager_id".into(),
-        old: Some(old_id.to_owned()),
+        old: Some(old_id.to_string()),
         new: Some(new_id.to_string()),
     }];
     for (record_id, report) in &reports {
@@ -261,7 +156,7 @@ pub(in crate::store) fn delete(
         if deleted == 0 {
             return Err(StoreError::StaleVersion);
         }
-        let changes = diff(&audited_fields_of_record(&old), &[]);
+        let changes = diff(&audited_fields(&old), &[]);
         let subject = Subject::employee(old.id, employee_id.as_str());
         audit::record(conn, actor, AuditAction::Delete, subject, &changes)
     });
@@ -298,7 +193,7 @@ fn holder_of_email(
 
 /// SQLite does not say which foreign key failed, so both backends ask; this runs only
 /// on the failure path.
-fn missing_reference(conn: &mut DbConnection, new: &NewEmployee) -> Result<Field, StoreError> {
+fn missing_reference(conn: &mut DbConnection, new: &Employee) -> Result<Field, StoreError> {
     if let Some(manager) = &new.manager_id {
         let found = employees::table
             .filter(employees::employee_id.eq(manager.as_str()))

@@ -6,10 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{employee_url, parse_version, path_id};
-use crate::domain::{EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, NewEmployee};
+use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors};
 use crate::index::Clash;
 use crate::registry::WriteError;
-use crate::store::{Department, EmployeeRecord, StoreError};
+use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
 use crate::web::session::Editor;
 use crate::web::{AppState, Layout, WebError, see_other};
@@ -160,7 +160,7 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let page = |form| FormPage::new(&state, layout, FormTarget::Create, form);
-    let new = match NewEmployee::try_from(&form) {
+    let new = match Employee::try_from(&form) {
         Ok(new) => new,
         Err(errors) => return page(form).rejected(WriteError::Invalid(errors)),
     };
@@ -173,28 +173,6 @@ pub async fn create(
     }
 }
 
-fn form_of(record: &EmployeeRecord) -> EmployeeForm {
-    EmployeeForm {
-        employee_id: record.employee_id.clone(),
-        first_name: record.first_name.clone(),
-        last_name: record.last_name.clone(),
-        email: record.email.clone(),
-        hire_date: record.hire_date.to_string(),
-        phone: record.phone.clone().unwrap_or_default(),
-        date_of_birth: record
-            .date_of_birth
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        department_id: record
-            .department_id
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        job_title: record.job_title.clone().unwrap_or_default(),
-        manager_id: record.manager_id.clone().unwrap_or_default(),
-        status: record.status.clone(),
-    }
-}
-
 pub async fn edit_form(
     state: web::Data<AppState>,
     _: Editor,
@@ -203,10 +181,10 @@ pub async fn edit_form(
 ) -> Result<HttpResponse, WebError> {
     let record = state.store().find_employee(path_id(path)?).await?;
     let target = FormTarget::Edit {
-        employee_id: EmployeeId::parse(&record.employee_id).map_err(|_| WebError::NotFound)?,
+        employee_id: record.employee_id.clone(),
         version: record.version,
     };
-    let page = FormPage::new(&state, layout, target, form_of(&record));
+    let page = FormPage::new(&state, layout, target, EmployeeForm::from(&record.employee));
     render(&page)
 }
 
@@ -234,7 +212,7 @@ pub async fn update(
         version,
     };
     let page = |fields| FormPage::new(&state, layout, target, fields);
-    let new = match NewEmployee::try_from(&fields) {
+    let new = match Employee::try_from(&fields) {
         Ok(new) => new,
         Err(errors) => return page(fields).rejected(WriteError::Invalid(errors)),
     };
