@@ -14,6 +14,25 @@ pub enum IndexError {
     Unavailable(String),
 }
 
+/// What `reserve` asks: claim `keys` with `token` for `ttl`, unless one is held by
+/// someone other than `owner`.
+#[derive(Debug, Clone, Copy)]
+pub struct Reserve<'a> {
+    pub keys: &'a [&'a str],
+    pub token: &'a str,
+    pub ttl: Duration,
+    pub owner: Option<&'a str>,
+}
+
+/// What `confirm` asks: set `keys` to `value` where they hold one of `expected`, or
+/// nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirm<'a> {
+    pub keys: &'a [&'a str],
+    pub expected: &'a [&'a str],
+    pub value: &'a str,
+}
+
 /// The primitive, atomic operations the protocol is built from; each implementation
 /// behaves like the Valkey commands named.
 pub trait IndexBackend: Send + Sync {
@@ -22,20 +41,12 @@ pub trait IndexBackend: Send + Sync {
     /// before the call (`None` where it was free), so a clash leaves nothing to undo.
     fn reserve(
         &self,
-        keys: &[&str],
-        token: &str,
-        ttl: Duration,
-        owner: Option<&str>,
+        request: Reserve<'_>,
     ) -> impl Future<Output = Result<Vec<Option<String>>, IndexError>> + Send;
     /// `SET key value IFEQ e` for each key and each expected value `e` (our token, or
     /// the record's previous ID after an edit), else `SET key value NX`: a reservation
     /// that expired or was flushed before the commit still leaves the record indexed.
-    fn confirm(
-        &self,
-        keys: &[&str],
-        expected: &[&str],
-        value: &str,
-    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+    fn confirm(&self, request: Confirm<'_>) -> impl Future<Output = Result<(), IndexError>> + Send;
     /// `DELIFEQ key token` for each key.
     fn release(
         &self,
@@ -86,22 +97,11 @@ macro_rules! dispatch {
 }
 
 impl IndexBackend for AnyIndex {
-    async fn reserve(
-        &self,
-        keys: &[&str],
-        token: &str,
-        ttl: Duration,
-        owner: Option<&str>,
-    ) -> Result<Vec<Option<String>>, IndexError> {
-        dispatch!(self, index => index.reserve(keys, token, ttl, owner))
+    async fn reserve(&self, request: Reserve<'_>) -> Result<Vec<Option<String>>, IndexError> {
+        dispatch!(self, index => index.reserve(request))
     }
-    async fn confirm(
-        &self,
-        keys: &[&str],
-        expected: &[&str],
-        value: &str,
-    ) -> Result<(), IndexError> {
-        dispatch!(self, index => index.confirm(keys, expected, value))
+    async fn confirm(&self, request: Confirm<'_>) -> Result<(), IndexError> {
+        dispatch!(self, index => index.confirm(request))
     }
     async fn release(&self, keys: &[&str], token: &str) -> Result<(), IndexError> {
         dispatch!(self, index => index.release(keys, token))

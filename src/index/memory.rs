@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::backend::{IndexBackend, IndexError};
+use super::backend::{Confirm, IndexBackend, IndexError, Reserve};
 
 struct Slot {
     /// Boxed, not `String`: a quarter less memory for an index of 200,000 claims.
@@ -44,13 +44,13 @@ impl MemoryIndex {
 }
 
 impl IndexBackend for MemoryIndex {
-    async fn reserve(
-        &self,
-        keys: &[&str],
-        token: &str,
-        ttl: Duration,
-        owner: Option<&str>,
-    ) -> Result<Vec<Option<String>>, IndexError> {
+    async fn reserve(&self, request: Reserve<'_>) -> Result<Vec<Option<String>>, IndexError> {
+        let Reserve {
+            keys,
+            token,
+            ttl,
+            owner,
+        } = request;
         let now = Instant::now();
         let mut slots = self.slots();
         let holders: Vec<Option<String>> = keys
@@ -80,12 +80,12 @@ impl IndexBackend for MemoryIndex {
         Ok(holders)
     }
 
-    async fn confirm(
-        &self,
-        keys: &[&str],
-        expected: &[&str],
-        value: &str,
-    ) -> Result<(), IndexError> {
+    async fn confirm(&self, request: Confirm<'_>) -> Result<(), IndexError> {
+        let Confirm {
+            keys,
+            expected,
+            value,
+        } = request;
         let now = Instant::now();
         let mut slots = self.slots();
         for key in keys {

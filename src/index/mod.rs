@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
-pub use backend::{AnyIndex, IndexBackend, IndexError};
+pub use backend::{AnyIndex, Confirm, IndexBackend, IndexError, Reserve};
 pub use memory::MemoryIndex;
 pub use protocol::{Clash, Reservation};
 pub use rebuild::{ClaimSource, StoredClaims};
@@ -163,6 +163,14 @@ mod tests {
         index
     }
 
+    /// A ready index holding one record, stored as a write stores it.
+    async fn index_holding(id: &str, email: &str) -> (Arc<DuplicateIndex>, EmployeeId, WorkEmail) {
+        let index = ready_memory_index();
+        let (id, email) = claims(id, email);
+        confirmed(&index, &id, &email).await;
+        (index, id, email)
+    }
+
     /// A record stored as a write stores it: reserved, then confirmed.
     async fn confirmed(index: &DuplicateIndex, id: &EmployeeId, email: &WorkEmail) {
         let reservation = index.reserve(id, email, None).await.unwrap();
@@ -178,9 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_confirmed_record_rejects_its_id_and_email() {
-        let index = ready_memory_index();
-        let (id, email) = claims("E-1", "a@x.io");
-        confirmed(&index, &id, &email).await;
+        let (index, id, email) = index_holding("E-1", "a@x.io").await;
 
         let (_, other_email) = claims("E-2", "b@x.io");
         let clash = index.reserve(&id, &other_email, None).await.err().unwrap();
@@ -204,9 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_partial_clash_claims_nothing() {
-        let index = ready_memory_index();
-        let (id, email) = claims("E-1", "a@x.io");
-        confirmed(&index, &id, &email).await;
+        let (index, _, email) = index_holding("E-1", "a@x.io").await;
 
         let (new_id, _) = claims("E-2", "x@x.io");
         assert!(index.reserve(&new_id, &email, None).await.is_err());
@@ -232,9 +236,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rebuild_forgets_the_claims_of_records_that_are_gone() {
-        let index = ready_memory_index();
-        let (gone, gone_email) = claims("E-1", "a@x.io");
-        confirmed(&index, &gone, &gone_email).await;
+        let (index, gone, gone_email) = index_holding("E-1", "a@x.io").await;
 
         let database = vec![(2, "E-2".to_owned(), " B@X.io".to_owned())];
         index.rebuild_from(&database).await.unwrap();
@@ -247,9 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_edit_keeps_what_the_record_holds_and_frees_what_it_gave_up() {
-        let index = ready_memory_index();
-        let (old_id, old_email) = claims("E-1", "a@x.io");
-        confirmed(&index, &old_id, &old_email).await;
+        let (index, old_id, old_email) = index_holding("E-1", "a@x.io").await;
 
         let (new_id, _) = claims("E-2", "a@x.io");
         let reservation = index
@@ -284,9 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_index_that_is_not_ready_rejects_nothing() {
-        let index = ready_memory_index();
-        let (id, email) = claims("E-1", "a@x.io");
-        confirmed(&index, &id, &email).await;
+        let (index, id, email) = index_holding("E-1", "a@x.io").await;
         index.set_state(IndexState::Down);
         assert!(index.reserve(&id, &email, None).await.is_ok());
     }

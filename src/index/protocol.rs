@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::backend::IndexBackend;
+use super::backend::{Confirm, IndexBackend, Reserve};
 use super::{DuplicateIndex, EMAIL_KEY_PREFIX, ID_KEY_PREFIX, IndexState, PENDING_PREFIX};
 use crate::domain::{EmployeeId, Field, WorkEmail};
 
@@ -78,8 +78,12 @@ impl DuplicateIndex {
         let reserved = self
             .call(
                 "reserve",
-                self.backend
-                    .reserve(&claims.keys(), &token, RESERVATION_TTL, owner),
+                self.backend.reserve(Reserve {
+                    keys: &claims.keys(),
+                    token: &token,
+                    ttl: RESERVATION_TTL,
+                    owner,
+                }),
             )
             .await;
         let Some(holders) = reserved else {
@@ -124,7 +128,11 @@ impl DuplicateIndex {
                 let confirmed = self
                     .call(
                         "confirm",
-                        self.backend.confirm(&keys, &expected, id.as_str()),
+                        self.backend.confirm(Confirm {
+                            keys: &keys,
+                            expected: &expected,
+                            value: id.as_str(),
+                        }),
                     )
                     .await;
                 if confirmed.is_none() {

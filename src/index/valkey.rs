@@ -8,7 +8,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Pipeline};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
 
-use super::backend::{IndexBackend, IndexError};
+use super::backend::{Confirm, IndexBackend, IndexError, Reserve};
 use super::{BUILT_MARKER, EMAIL_KEY_PREFIX, ID_KEY_PREFIX, PENDING_PREFIX};
 use crate::config::ValkeyUrl;
 
@@ -159,13 +159,13 @@ impl ValkeyIndex {
 }
 
 impl IndexBackend for ValkeyIndex {
-    async fn reserve(
-        &self,
-        keys: &[&str],
-        token: &str,
-        ttl: Duration,
-        owner: Option<&str>,
-    ) -> Result<Vec<Option<String>>, IndexError> {
+    async fn reserve(&self, request: Reserve<'_>) -> Result<Vec<Option<String>>, IndexError> {
+        let Reserve {
+            keys,
+            token,
+            ttl,
+            owner,
+        } = request;
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let mut invocation = self.reserve_script.prepare_invoke();
         for key in keys {
@@ -182,12 +182,12 @@ impl IndexBackend for ValkeyIndex {
             .map_err(|error| self.failed(error))
     }
 
-    async fn confirm(
-        &self,
-        keys: &[&str],
-        expected: &[&str],
-        value: &str,
-    ) -> Result<(), IndexError> {
+    async fn confirm(&self, request: Confirm<'_>) -> Result<(), IndexError> {
+        let Confirm {
+            keys,
+            expected,
+            value,
+        } = request;
         let mut pipeline = redis::pipe();
         for key in keys {
             // IFEQ: only our own reservation becomes the record (SET without PX also

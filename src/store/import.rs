@@ -245,13 +245,17 @@ pub(super) fn import(
             ImportBatch::Complete => complete = true,
         }
     }
-    let write = write && complete;
+    let job = Job {
+        rows: &rows,
+        actor,
+        write: write && complete,
+    };
     let attempt = |conn: &mut DbConnection| match conn {
-        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &rows, actor, write)),
+        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &job)),
         DbConnection::Sqlite(sqlite) => {
             // Immediate: it writes after reading, and a deferred transaction would fail
             // at that point if another connection wrote meanwhile.
-            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &rows, actor, write))
+            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &job))
         }
     };
     let clashes = match attempt(conn) {
@@ -264,12 +268,15 @@ pub(super) fn import(
     Ok(clashes.into_iter().map(ImportClash::from).collect())
 }
 
-fn import_postgres(
-    pg: &mut PgConnection,
-    rows: &[ImportRecord],
-    actor: &str,
+/// The rows a check path looks at, and whether it may write them.
+struct Job<'a> {
+    rows: &'a [ImportRecord],
+    actor: &'a str,
     write: bool,
-) -> Result<Vec<ClashRow>, StoreError> {
+}
+
+fn import_postgres(pg: &mut PgConnection, job: &Job) -> Result<Vec<ClashRow>, StoreError> {
+    let Job { rows, actor, write } = *job;
     diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
     stage_postgres(pg, rows)?;
     // Without statistics the planner would take the table for empty.
@@ -277,12 +284,8 @@ fn import_postgres(
     Ok(check_then_write!(pg, actor, write, copy_records(pg, rows)))
 }
 
-fn import_sqlite(
-    sqlite: &mut SqliteConnection,
-    rows: &[ImportRecord],
-    actor: &str,
-    write: bool,
-) -> Result<Vec<ClashRow>, StoreError> {
+fn import_sqlite(sqlite: &mut SqliteConnection, job: &Job) -> Result<Vec<ClashRow>, StoreError> {
+    let Job { rows, actor, write } = *job;
     diesel::sql_query(CREATE_SQLITE).execute(sqlite)?;
     for batch in rows.chunks(SQLITE_BATCH) {
         let staged: Vec<StagedRow> = batch.iter().map(StagedRow::of).collect();

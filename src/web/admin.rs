@@ -9,7 +9,6 @@ use super::error::{Refusal, render, render_refused};
 use super::login::hash_in_background;
 use super::session::{Admin, Layout};
 use super::{AppState, WebError, see_other};
-use crate::auth::CurrentUser;
 use crate::domain::{NewPassword, Role, Username};
 use crate::store::{StoreError, UserRecord};
 
@@ -137,43 +136,28 @@ pub async fn add_user(
     }
 }
 
-async fn set_enabled(
-    state: &AppState,
-    user: &CurrentUser,
-    id: i64,
-    enabled: bool,
+/// Enables (`ENABLED`) or disables an account: one handler for both routes.
+pub async fn set_enabled<const ENABLED: bool>(
+    state: web::Data<AppState>,
+    Admin(user): Admin,
+    id: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    if id == user.id && !enabled {
+    let id = id.into_inner();
+    if id == user.id && !ENABLED {
         return Err(WebError::Forbidden("You cannot disable your own account."));
     }
     let changed = state
         .store()
-        .set_user_enabled(id, enabled, user.username.clone())
+        .set_user_enabled(id, ENABLED, user.username.clone())
         .await?;
-    account_changed(state, &changed).await;
-    let verb = if enabled {
+    account_changed(&state, &changed).await;
+    let verb = if ENABLED {
         "enabled"
     } else {
         "disabled; its sessions have ended"
     };
     FlashMessage::success(format!("Account {} was {verb}.", changed.username)).send();
     Ok(see_other("/admin/users"))
-}
-
-pub async fn enable_user(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    set_enabled(&state, &user, id.into_inner(), true).await
-}
-
-pub async fn disable_user(
-    state: web::Data<AppState>,
-    Admin(user): Admin,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    set_enabled(&state, &user, id.into_inner(), false).await
 }
 
 #[derive(Default, Deserialize)]

@@ -136,11 +136,11 @@ fn account_routes(config: &mut web::ServiceConfig) {
         .route("/admin/users", web::post().to(admin::add_user))
         .route(
             "/admin/users/{id}/enable",
-            web::post().to(admin::enable_user),
+            web::post().to(admin::set_enabled::<true>),
         )
         .route(
             "/admin/users/{id}/disable",
-            web::post().to(admin::disable_user),
+            web::post().to(admin::set_enabled::<false>),
         )
         .route(
             "/admin/users/{id}/password",

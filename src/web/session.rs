@@ -254,41 +254,33 @@ fn signed_in(request: &HttpRequest) -> Result<CurrentUser, WebError> {
         .ok_or(WebError::Unauthorized)
 }
 
-/// The signed-in user, if their role passes `allowed`; `refusal` says why not.
-fn with_role<T>(
-    request: &HttpRequest,
-    allowed: fn(Role) -> bool,
-    wrap: fn(CurrentUser) -> T,
-    refusal: &'static str,
-) -> Ready<Result<T, WebError>> {
-    ready(signed_in(request).and_then(|user| {
-        if allowed(user.role) {
-            Ok(wrap(user))
-        } else {
-            Err(WebError::Forbidden(refusal))
+/// A role-checked extractor: the signed-in user, if their role passes `$allowed`;
+/// otherwise `403` with `$refusal`.
+macro_rules! role_extractor {
+    ($name:ident, $allowed:path, $refusal:literal) => {
+        impl FromRequest for $name {
+            type Error = WebError;
+            type Future = Ready<Result<Self, WebError>>;
+
+            fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(signed_in(request).and_then(|user| {
+                    if $allowed(user.role) {
+                        Ok(Self(user))
+                    } else {
+                        Err(WebError::Forbidden($refusal))
+                    }
+                }))
+            }
         }
-    }))
+    };
 }
 
-impl FromRequest for Editor {
-    type Error = WebError;
-    type Future = Ready<Result<Self, WebError>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let refusal = "Your account can read records but not change them.";
-        with_role(request, Role::can_edit_employees, Self, refusal)
-    }
-}
-
-impl FromRequest for Admin {
-    type Error = WebError;
-    type Future = Ready<Result<Self, WebError>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let refusal = "Only an administrator may do this.";
-        with_role(request, Role::is_admin, Self, refusal)
-    }
-}
+role_extractor!(
+    Editor,
+    Role::can_edit_employees,
+    "Your account can read records but not change them."
+);
+role_extractor!(Admin, Role::is_admin, "Only an administrator may do this.");
 
 /// What the base layout shows on every page.
 pub struct Layout {

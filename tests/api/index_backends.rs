@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use roster::config::ValkeyUrl;
-use roster::index::{IndexBackend, MemoryIndex, ValkeyIndex};
+use roster::index::{Confirm, IndexBackend, MemoryIndex, Reserve, ValkeyIndex};
 
 use crate::helpers::{TestValkey, eventually};
 
@@ -21,6 +21,31 @@ async fn confirmed(index: &impl IndexBackend) -> Vec<(String, String)> {
     all
 }
 
+async fn reserve(
+    index: &impl IndexBackend,
+    keys: &[&str],
+    token: &str,
+    ttl: Duration,
+    owner: Option<&str>,
+) -> Vec<Option<String>> {
+    let request = Reserve {
+        keys,
+        token,
+        ttl,
+        owner,
+    };
+    index.reserve(request).await.unwrap()
+}
+
+async fn confirm(index: &impl IndexBackend, keys: &[&str], expected: &[&str], value: &str) {
+    let request = Confirm {
+        keys,
+        expected,
+        value,
+    };
+    index.confirm(request).await.unwrap();
+}
+
 fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -29,83 +54,62 @@ fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn reserve_claims_free_keys_and_names_holders(index: &impl IndexBackend) {
-    let first = index
-        .reserve(
-            &["roster:employee_id:A", "roster:email:b@example.com"],
-            "pending:1",
-            TTL,
-            None,
-        )
-        .await
-        .unwrap();
+    let first = reserve(
+        index,
+        &["roster:employee_id:A", "roster:email:b@example.com"],
+        "pending:1",
+        TTL,
+        None,
+    )
+    .await;
     assert_eq!(first, vec![None, None]);
-    index
-        .confirm(&["roster:employee_id:A"], &["pending:1"], "A-1")
-        .await
-        .unwrap();
+    confirm(index, &["roster:employee_id:A"], &["pending:1"], "A-1").await;
 
-    let second = index
-        .reserve(
-            &[
-                "roster:employee_id:A",
-                "roster:email:b@example.com",
-                "roster:employee_id:C",
-            ],
-            "pending:2",
-            TTL,
-            None,
-        )
-        .await
-        .unwrap();
+    let second = reserve(
+        index,
+        &[
+            "roster:employee_id:A",
+            "roster:email:b@example.com",
+            "roster:employee_id:C",
+        ],
+        "pending:2",
+        TTL,
+        None,
+    )
+    .await;
     assert_eq!(
         second,
         vec![Some("A-1".to_owned()), Some("pending:1".to_owned()), None]
     );
 
     // That clash claimed nothing, not even the free key.
-    let owned = index
-        .reserve(
-            &["roster:employee_id:A", "roster:employee_id:C"],
-            "pending:3",
-            TTL,
-            Some("A-1"),
-        )
-        .await
-        .unwrap();
+    let owned = reserve(
+        index,
+        &["roster:employee_id:A", "roster:employee_id:C"],
+        "pending:3",
+        TTL,
+        Some("A-1"),
+    )
+    .await;
     assert_eq!(owned, vec![Some("A-1".to_owned()), None]);
     // What the owner holds is no clash: its other keys were claimed.
-    let after = index
-        .reserve(&["roster:employee_id:C"], "pending:4", TTL, None)
-        .await
-        .unwrap();
+    let after = reserve(index, &["roster:employee_id:C"], "pending:4", TTL, None).await;
     assert_eq!(after, vec![Some("pending:3".to_owned())]);
 }
 
 async fn confirm_and_release_touch_only_their_own_reservation(index: &impl IndexBackend) {
-    index
-        .reserve(&["roster:employee_id:A"], "pending:mine", TTL, None)
-        .await
-        .unwrap();
-    index
-        .confirm(&["roster:employee_id:A"], &["pending:other"], "X-1")
-        .await
-        .unwrap();
+    reserve(index, &["roster:employee_id:A"], "pending:mine", TTL, None).await;
+    confirm(index, &["roster:employee_id:A"], &["pending:other"], "X-1").await;
     index
         .release(&["roster:employee_id:A"], "pending:other")
         .await
         .unwrap();
     assert_eq!(
-        index
-            .reserve(&["roster:employee_id:A"], "pending:3", TTL, None)
-            .await
-            .unwrap(),
+        reserve(index, &["roster:employee_id:A"], "pending:3", TTL, None).await,
         vec![Some("pending:mine".to_owned())]
     );
 
-    index
-        .confirm(&["roster:employee_id:A"], &["pending:mine"], "A-1")
-        .await
-        .unwrap();
+    confirm(index, &["roster:employee_id:A"], &["pending:mine"], "A-1").await;
     index
         .release(&["roster:employee_id:A"], "pending:mine")
         .await
@@ -120,10 +124,14 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
     index: &impl IndexBackend,
 ) {
     let short = Duration::from_millis(50);
-    index
-        .reserve(&["roster:employee_id:LATE"], "pending:slow", short, None)
-        .await
-        .unwrap();
+    reserve(
+        index,
+        &["roster:employee_id:LATE"],
+        "pending:slow",
+        short,
+        None,
+    )
+    .await;
     assert!(
         confirmed(index).await.is_empty(),
         "pending is not confirmed"
@@ -133,10 +141,14 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
         "the reservation to expire",
         Duration::from_secs(5),
         || async {
-            let holders = index
-                .reserve(&["roster:employee_id:LATE"], "pending:next", short, None)
-                .await
-                .unwrap();
+            let holders = reserve(
+                index,
+                &["roster:employee_id:LATE"],
+                "pending:next",
+                short,
+                None,
+            )
+            .await;
             (holders == vec![None]).then_some(())
         },
     )
@@ -146,10 +158,13 @@ async fn a_reservation_expires_and_a_late_confirm_still_indexes_the_record(
         .await
         .unwrap();
 
-    index
-        .confirm(&["roster:employee_id:LATE"], &["pending:slow"], "L-1")
-        .await
-        .unwrap();
+    confirm(
+        index,
+        &["roster:employee_id:LATE"],
+        &["pending:slow"],
+        "L-1",
+    )
+    .await;
     assert_eq!(
         confirmed(index).await,
         entries(&[("roster:employee_id:LATE", "L-1")])
@@ -161,10 +176,14 @@ async fn publishing_missing_keys_never_overwrites(index: &impl IndexBackend) {
         .publish(&entries(&[("roster:employee_id:A", "A-1")]))
         .await
         .unwrap();
-    index
-        .reserve(&["roster:email:b@example.com"], "pending:1", TTL, None)
-        .await
-        .unwrap();
+    reserve(
+        index,
+        &["roster:email:b@example.com"],
+        "pending:1",
+        TTL,
+        None,
+    )
+    .await;
 
     index
         .publish_missing(&entries(&[
@@ -253,17 +272,11 @@ async fn reserving_survives_valkey_forgetting_its_scripts() {
     let valkey = TestValkey::new().await;
     let url = ValkeyUrl::parse(&valkey.url).unwrap();
     let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
-    let first = index
-        .reserve(&["roster:employee_id:A"], "pending:1", TTL, None)
-        .await
-        .unwrap();
+    let first = reserve(&index, &["roster:employee_id:A"], "pending:1", TTL, None).await;
     assert_eq!(first, vec![None]);
 
     valkey.flush_scripts().await;
-    let second = index
-        .reserve(&["roster:employee_id:B"], "pending:2", TTL, None)
-        .await
-        .unwrap();
+    let second = reserve(&index, &["roster:employee_id:B"], "pending:2", TTL, None).await;
     assert_eq!(second, vec![None]);
     assert_eq!(
         valkey.get("roster:employee_id:B").await.as_deref(),
