@@ -2,7 +2,7 @@
 //! (through trusted proxies only), and, once answered, its metrics and its log line.
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -92,6 +92,17 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
     let started = Instant::now();
     let _in_flight = state.http_metrics.begin();
+    let (id, client) = tag(&state, &request);
+    let mut response = next.call(request).await?;
+    record(&state, &response, &id, client, started.elapsed());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// Gives the request its id (the caller's, if usable) and its client's address.
+fn tag(state: &AppState, request: &ServiceRequest) -> (String, IpAddr) {
     let id = request
         .headers()
         .get(&REQUEST_ID)
@@ -102,15 +113,22 @@ pub async fn observe(
         .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.ip());
     let client = client_address(
         peer,
-        forwarded_for(&request).into_iter(),
+        forwarded_for(request).into_iter(),
         &state.trusted_proxies,
     );
     request.extensions_mut().insert(ClientAddress(client));
     request.extensions_mut().insert(RequestId(id.clone()));
+    (id, client)
+}
 
-    let mut response = next.call(request).await?;
-
-    let elapsed = started.elapsed();
+/// The answer in the metrics, and in the log as one line.
+fn record<B>(
+    state: &AppState,
+    response: &ServiceResponse<B>,
+    id: &str,
+    client: IpAddr,
+    elapsed: Duration,
+) {
     let status = response.status();
     let route = response
         .request()
@@ -128,17 +146,13 @@ pub async fn observe(
             route = route.as_str(),
             status = status.as_u16(),
             duration_ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0,
-            request_id = id.as_str(),
+            request_id = id,
             client:% = client;
             "{method} {path} {} {:.1}ms",
             status.as_u16(),
             elapsed.as_secs_f64() * 1000.0
         );
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    Ok(response)
 }
 
 /// Asked every few seconds by orchestrators: a line each would drown the rest.

@@ -95,19 +95,7 @@ pub async fn require_sign_in(
         signed_in = signed_in_user(&state, &session, now);
     }
     let Some((claims, user)) = signed_in else {
-        let response = if matches!(*request.method(), Method::GET | Method::HEAD) {
-            let next_page = request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_else(|| "/".into());
-            let query = serde_urlencoded::to_string([("next", next_page)]).unwrap_or_default();
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/login?{query}")))
-                .finish()
-        } else {
-            actix_web::ResponseError::error_response(&WebError::Unauthorized)
-        };
+        let response = not_signed_in(&request);
         return Ok(request.into_response(response).map_into_right_body());
     };
     if let Some(touched) = claims.touched(now) {
@@ -117,6 +105,22 @@ pub async fn require_sign_in(
     next.call(request)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// A page asked for goes to the sign-in page, and back after it; anything else is 401.
+fn not_signed_in(request: &ServiceRequest) -> HttpResponse {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return actix_web::ResponseError::error_response(&WebError::Unauthorized);
+    }
+    let next_page = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let query = serde_urlencoded::to_string([("next", next_page)]).unwrap_or_default();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/login?{query}")))
+        .finish()
 }
 
 fn has_claims_of_unknown_account(state: &AppState, session: &Session) -> bool {
@@ -139,26 +143,7 @@ pub async fn require_csrf_token(
             .map(ServiceResponse::map_into_left_body);
     }
     let expected = request.get_session().get::<String>(CSRF_KEY).ok().flatten();
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    let (body, provided) = if content_type.starts_with("application/x-www-form-urlencoded") {
-        let bytes = read_body(&mut request, MAX_FORM_BYTES).await?;
-        let provided = csrf_field(&bytes);
-        (Some(bytes), provided)
-    } else if content_type.starts_with("multipart/form-data")
-        // Only signed-in users upload files: nobody else gets to make the server read
-        // 32 MB (the sign-in form sits outside the sign-in guard).
-        && request.extensions().contains::<CurrentUser>()
-    {
-        let bytes = read_body(&mut request, MAX_UPLOAD_BYTES).await?;
-        let provided = multipart_csrf_field(request.headers(), bytes.clone()).await;
-        (Some(bytes), provided)
-    } else {
-        (None, None)
-    };
+    let (body, provided) = read_csrf_field(&mut request).await?;
     let valid = match (expected, provided) {
         (Some(expected), Some(provided)) => {
             bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))
@@ -177,6 +162,32 @@ pub async fn require_csrf_token(
     next.call(request)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// The body as read (to be put back for the handler) and the token it carries.
+async fn read_csrf_field(
+    request: &mut ServiceRequest,
+) -> Result<(Option<web::Bytes>, Option<String>), WebError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let bytes = read_body(request, MAX_FORM_BYTES).await?;
+        let provided = csrf_field(&bytes);
+        Ok((Some(bytes), provided))
+    } else if content_type.starts_with("multipart/form-data")
+        // Only signed-in users upload files: nobody else gets to make the server read
+        // 32 MB (the sign-in form sits outside the sign-in guard).
+        && request.extensions().contains::<CurrentUser>()
+    {
+        let bytes = read_body(request, MAX_UPLOAD_BYTES).await?;
+        let provided = multipart_csrf_field(request.headers(), bytes.clone()).await;
+        Ok((Some(bytes), provided))
+    } else {
+        Ok((None, None))
+    }
 }
 
 async fn read_body(request: &mut ServiceRequest, limit: usize) -> Result<web::Bytes, WebError> {

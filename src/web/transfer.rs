@@ -91,6 +91,19 @@ pub async fn import_form(_: Editor, layout: Layout) -> Result<HttpResponse, WebE
     render(&ImportPage::new(layout))
 }
 
+/// The uploaded file, if one with content came; notes whether it is a dry run.
+fn chosen_file(
+    upload: Result<MultipartForm<ImportUpload>, actix_web::Error>,
+    page: &mut ImportPage,
+) -> Option<UploadedBytes> {
+    let upload = upload.ok()?;
+    page.dry_run = upload.dry_run.is_some();
+    upload
+        .into_inner()
+        .file
+        .filter(|file| !file.data.is_empty())
+}
+
 pub async fn import(
     state: web::Data<AppState>,
     Editor(user): Editor,
@@ -98,17 +111,7 @@ pub async fn import(
     upload: Result<MultipartForm<ImportUpload>, actix_web::Error>,
 ) -> Result<HttpResponse, WebError> {
     let mut page = ImportPage::new(layout);
-    let file = match upload {
-        Ok(upload) => {
-            page.dry_run = upload.dry_run.is_some();
-            upload
-                .into_inner()
-                .file
-                .filter(|file| !file.data.is_empty())
-        }
-        Err(_) => None,
-    };
-    let Some(file) = file else {
+    let Some(file) = chosen_file(upload, &mut page) else {
         page.error = Some("Choose a CSV file of at most 32 MB to import.".into());
         return render_refused(&page, Refusal::Invalid);
     };
