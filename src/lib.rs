@@ -2,6 +2,7 @@
 //! architecture and the invariants every change keeps.
 
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod health_check;

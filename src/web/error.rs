@@ -203,6 +203,20 @@ impl ResponseError for WebError {
     }
 }
 
+/// A readiness probe's answer: its report as plain text, `200` when healthy and `503`
+/// otherwise, so that a load balancer stops sending requests.
+pub fn probe_answer(healthy: bool, report: String) -> HttpResponse {
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    HttpResponse::build(status)
+        .content_type("text/plain")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(report)
+}
+
 /// A page that answers a request as asked (`200`).
 pub fn render(page: &impl Template) -> Result<HttpResponse, WebError> {
     respond(page, StatusCode::OK)
@@ -283,5 +297,7 @@ mod tests {
             assert_eq!(error.status_code().as_u16(), status, "{error:?}");
             assert_eq!(error.error_response().status().as_u16(), status);
         }
+        assert_eq!(probe_answer(true, String::new()).status().as_u16(), 200);
+        assert_eq!(probe_answer(false, String::new()).status().as_u16(), 503);
     }
 }

@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
+use super::error::probe_answer;
 use crate::index::IndexState;
 
 pub async fn healthz() -> HttpResponse {
@@ -21,13 +22,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     };
     let body = format!("database: {database}\nindex: {index}\n");
     let healthy = database == "ok" && index != "unreachable";
-    let mut response = if healthy {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::ServiceUnavailable()
-    };
-    response
-        .content_type("text/plain")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
+    probe_answer(healthy, body)
 }
