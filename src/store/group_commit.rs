@@ -7,16 +7,14 @@
 //! skips them; any other error fails the group as a whole) are written again one by
 //! one, which names the exact conflict: a record's outcome never depends on its group.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use diesel::prelude::*;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::audit::{self, NewAuditEvent, diff};
 use super::connection::DbConnection;
-use super::employees::{EmployeeRow, audited_fields};
-use super::schema::{audit_events, employees};
+use super::employees::{Creation, insert_created};
 use super::{Store, StoreError};
 use crate::domain::Employee;
 
@@ -135,44 +133,15 @@ async fn write_alone(store: &Store, jobs: Vec<Job>) {
     futures_util::future::join_all(writes).await;
 }
 
-/// The records, each with its audit entry, in one transaction; rows whose ID or
-/// e-mail is taken are skipped, and the IDs of those stored are returned.
+/// The records, each with its audit entry, in one statement; rows whose ID or e-mail
+/// is taken are skipped, and the IDs of those stored are returned.
 fn insert_group(
     pg: &mut PgConnection,
     jobs: &[(Employee, String)],
 ) -> Result<HashSet<String>, StoreError> {
-    let rows: Vec<EmployeeRow> = jobs.iter().map(|(new, _)| EmployeeRow::from(new)).collect();
-    let changes: HashMap<&str, (&str, String)> = jobs
+    let creations: Vec<Creation> = jobs
         .iter()
-        .map(|(new, actor)| {
-            let changes = audit::encode(&diff(&[], &audited_fields(new)));
-            (new.employee_id.as_str(), (actor.as_str(), changes))
-        })
+        .map(|(employee, actor)| Creation { employee, actor })
         .collect();
-    pg.transaction(|pg| {
-        let created: Vec<(i64, String)> = diesel::insert_into(employees::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .returning((employees::id, employees::employee_id))
-            .get_results(pg)?;
-        let events: Vec<NewAuditEvent> = created
-            .iter()
-            .filter_map(|(record_id, employee_id)| {
-                let (actor, changes) = changes.get(employee_id.as_str())?;
-                Some(NewAuditEvent::created(
-                    actor,
-                    *record_id,
-                    employee_id,
-                    changes,
-                ))
-            })
-            .collect();
-        diesel::insert_into(audit_events::table)
-            .values(&events)
-            .execute(pg)?;
-        Ok(created
-            .into_iter()
-            .map(|(_, employee_id)| employee_id)
-            .collect())
-    })
+    Ok(insert_created(pg, &creations, true)?.into_iter().collect())
 }

@@ -3,6 +3,7 @@
 //! of one record or all. Uniqueness is decided by the unique indexes: insert, and turn a
 //! violation into a conflict naming the record that holds the value. Never check first.
 
+mod created;
 mod list;
 mod write;
 
@@ -11,6 +12,7 @@ use std::ops::Deref;
 
 use time::{Date, PrimitiveDateTime};
 
+pub(super) use created::{Creation, insert_created};
 pub use list::{EmployeePage, ListQuery, PAGE_SIZE, SortOrder};
 pub(super) use list::{filtered_page, plain_page, search_newest_window};
 pub(super) use write::{audited_fields, delete, insert, update};

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
+use super::created::{Creation, insert_created};
 use super::{EmployeeRecord, EmployeeRow, find};
 use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
 use crate::store::audit::{self, AuditAction, FieldChange, Subject, diff};
@@ -43,22 +44,31 @@ fn explain_write_error(conn: &mut DbConnection, new: &Employee, error: StoreErro
     explained.unwrap_or_else(|diagnosis_error| diagnosis_error)
 }
 
-/// One record and its audit entry, in one transaction; a refusal names what to change.
+/// One record and its audit entry, atomically; a refusal names what to change.
 pub(in crate::store) fn insert(
     conn: &mut DbConnection,
     new: &Employee,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let changes = diff(&[], &audited_fields(new));
-    conn.transaction(|conn| {
-        let record_id = diesel::insert_into(employees::table)
-            .values(EmployeeRow::from(new))
-            .returning(employees::id)
-            .get_result::<i64>(conn)?;
-        let subject = Subject::employee(record_id, new.employee_id.as_str());
-        audit::record(conn, actor, AuditAction::Create, subject, &changes)
-    })
-    .map_err(|error| explain_write_error(conn, new, error))
+    let written = match conn {
+        DbConnection::Pg(pg) => {
+            let creation = Creation {
+                employee: new,
+                actor,
+            };
+            insert_created(pg, &[creation], false).map(drop)
+        }
+        DbConnection::Sqlite(_) => conn.transaction(|conn| {
+            let record_id = diesel::insert_into(employees::table)
+                .values(EmployeeRow::from(new))
+                .returning(employees::id)
+                .get_result::<i64>(conn)?;
+            let changes = diff(&[], &audited_fields(new));
+            let subject = Subject::employee(record_id, new.employee_id.as_str());
+            audit::record(conn, actor, AuditAction::Create, subject, &changes)
+        }),
+    };
+    written.map_err(|error| explain_write_error(conn, new, error))
 }
 
 fn now_utc() -> PrimitiveDateTime {
