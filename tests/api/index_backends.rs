@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use deadpool_redis::redis;
 use roster::config::ValkeyUrl;
 use roster::index::{IndexBackend, MemoryIndex, ValkeyIndex};
 
-use crate::helpers::{TestValkey, eventually};
+use crate::support::{TestValkey, eventually};
 
 const TTL: Duration = Duration::from_secs(30);
 
@@ -227,7 +228,7 @@ macro_rules! on_both_indexes {
 
                 #[tokio::test]
                 async fn valkey() {
-                    let valkey = TestValkey::new().await;
+                    let valkey = TestValkey::fresh();
                     let url = ValkeyUrl::parse(&valkey.url).unwrap();
                     let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
                     super::$name(&index).await
@@ -250,7 +251,7 @@ on_both_indexes!(
 /// next reservation must load it again rather than fail (and mark the index down).
 #[tokio::test]
 async fn reserving_survives_valkey_forgetting_its_scripts() {
-    let valkey = TestValkey::new().await;
+    let valkey = TestValkey::fresh();
     let url = ValkeyUrl::parse(&valkey.url).unwrap();
     let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
     let first = index
@@ -259,14 +260,15 @@ async fn reserving_survives_valkey_forgetting_its_scripts() {
         .unwrap();
     assert_eq!(first, vec![None]);
 
-    valkey.flush_scripts().await;
+    // As a restarted Valkey has.
+    let _: () = valkey.query(redis::cmd("SCRIPT").arg("FLUSH"));
     let second = index
         .reserve(&["roster:employee_id:B"], "pending:2", TTL, None)
         .await
         .unwrap();
     assert_eq!(second, vec![None]);
     assert_eq!(
-        valkey.get("roster:employee_id:B").await.as_deref(),
+        valkey.get("roster:employee_id:B").as_deref(),
         Some("pending:2")
     );
 }

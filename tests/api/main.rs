@@ -1,7 +1,7 @@
 //! One integration-test binary: black-box tests over HTTP against the real `roster`
 //! process, on SQLite with the in-process index and on PostgreSQL with Valkey.
 
-mod helpers;
+mod support;
 
 mod access;
 mod accounts;

@@ -1,5 +1,5 @@
-use crate::helpers::{Backend, TestEnv, employee_form};
 use crate::on_both_backends;
+use crate::support::{Backend, TestApp, employee_form};
 
 on_both_backends!(
     the_list_shows_fifty_newest_first_with_page_links,
@@ -11,13 +11,13 @@ on_both_backends!(
 );
 
 /// Rows as an outside tool would write them: only the contract's five columns.
-fn seed(env: &TestEnv, count: usize) {
+fn seed(app: &TestApp, count: usize) {
     let rows: Vec<String> = (1..=count)
         .map(|n| {
             format!("('S-{n:03}', 'First{n}', 'Last{n}', 'seed{n}@example.com', '2020-01-01')")
         })
         .collect();
-    env.database().execute(&format!(
+    app.database().execute(&format!(
         "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date) VALUES {}",
         rows.join(", ")
     ));
@@ -28,9 +28,8 @@ fn rows(page: &str) -> usize {
 }
 
 async fn the_list_shows_fifty_newest_first_with_page_links(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 55);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 55);
 
     let first = app.get_html("/employees").await;
     assert_eq!(rows(&first), 50);
@@ -48,8 +47,7 @@ async fn the_list_shows_fifty_newest_first_with_page_links(backend: Backend) {
 }
 
 async fn search_matches_the_start_of_id_name_or_email_ignoring_case(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     for (id, first, last, email) in [
         ("A-1", "Annika", "Berg", "ab@example.com"),
         ("B-2", "Bob", "Annson", "bob@example.com"),
@@ -78,8 +76,7 @@ async fn search_matches_the_start_of_id_name_or_email_ignoring_case(backend: Bac
 }
 
 async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
     assert_eq!(app.get("/employees/E-404").await.status().as_u16(), 404);
     assert_eq!(
@@ -90,8 +87,7 @@ async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
 }
 
 async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
     for query in [
         "page=0",
@@ -114,8 +110,7 @@ async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_and_the_stylesheet_answer_without_a_session() {
-    let env = TestEnv::new(Backend::Sqlite).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(Backend::Sqlite).spawn().await;
 
     assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
     assert_eq!(app.readyz_status().await, 200);
@@ -144,9 +139,8 @@ async fn probes_and_the_stylesheet_answer_without_a_session() {
 async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep(
     backend: Backend,
 ) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 120);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 120);
 
     let first = app.get_html("/employees?q=FIRST").await;
     assert_eq!(rows(&first), 50);
@@ -168,9 +162,8 @@ async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_d
 }
 
 async fn a_search_over_many_records_finds_the_newest_matches_wherever_they_are(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 2_100);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 2_100);
 
     // Common: the newest records hold a page of matches.
     let common = app.get_html("/employees?q=first").await;
