@@ -1,5 +1,6 @@
 //! One integration-test binary: black-box tests over HTTP against the real `roster`
-//! process, on SQLite with the in-process index and on PostgreSQL with Valkey.
+//! process, on SQLite with the in-process index and on PostgreSQL with Valkey. Tests
+//! that need the library's internals are in `tests/internals`.
 
 mod support;
 
@@ -10,7 +11,6 @@ mod cli;
 mod create;
 mod duplicates;
 mod edits;
-mod index_backends;
 mod operations;
 mod outage;
 mod pages;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{Backend, PASSWORD, TestApp, TestEnv, employee_form};
+use crate::support::{Backend, PASSWORD, TestApp, employee_form};
 
 const HEADER: &str =
     "employee_id,first_name,last_name,email,hire_date,department,manager_id,phone,status";
@@ -406,51 +406,5 @@ async fn an_import_racing_form_submissions_never_duplicates_a_record(backend: Ba
         assert!(report.contains("nothing was imported"), "{report}");
         assert!(!created.is_empty());
         assert_eq!(stored, created.len() as i64);
-    }
-}
-
-crate::on_both_backends!(a_reader_that_stops_without_finishing_leaves_nothing_behind);
-
-/// The store commits an import only when the reader says it read the whole file: a
-/// reader that fails half way (its sender dropped) must not leave half a file stored.
-async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Backend) {
-    use roster::config::{DatabaseUrl, Purpose};
-    use roster::domain::{EmployeeForm, NewEmployee};
-    use roster::store::{ImportBatch, ImportRecord, Store};
-
-    let env = TestEnv::new(backend);
-    let url = DatabaseUrl::parse(env.database_url()).unwrap();
-    let store = tokio::task::spawn_blocking(move || Store::connect(&url, Purpose::Serve))
-        .await
-        .unwrap()
-        .unwrap();
-    let row = |n: u64| {
-        let form = EmployeeForm {
-            employee_id: format!("R-{n}"),
-            first_name: "Ann".into(),
-            last_name: "Lee".into(),
-            email: format!("r{n}@example.com"),
-            hire_date: "2024-03-01".into(),
-            ..EmployeeForm::default()
-        };
-        ImportRecord::new(n, NewEmployee::try_from(&form).unwrap())
-    };
-
-    for finished in [false, true] {
-        let (batches, received) = std::sync::mpsc::sync_channel(4);
-        batches
-            .send(ImportBatch::Rows(vec![row(1), row(2)]))
-            .unwrap();
-        if finished {
-            batches.send(ImportBatch::Complete).unwrap();
-        }
-        drop(batches);
-        let clashes = store
-            .import_employees(received, "test".into(), true)
-            .await
-            .unwrap();
-        assert!(clashes.is_empty());
-        let stored = env.database().count("SELECT count(*) AS n FROM employees");
-        assert_eq!(stored, if finished { 2 } else { 0 }, "finished: {finished}");
     }
 }

@@ -1,6 +1,6 @@
 //! The test servers as each test sees them: a database of its own (a temp SQLite file,
 //! or a PostgreSQL database dropped afterwards) and, beside PostgreSQL, a Valkey
-//! database number of its own.
+//! database number of its own. Shared with `tests/internals`, which includes this file.
 
 use std::path::PathBuf;
 

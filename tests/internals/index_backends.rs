@@ -7,7 +7,8 @@ use deadpool_redis::redis;
 use roster::config::ValkeyUrl;
 use roster::index::{IndexBackend, MemoryIndex, ValkeyIndex};
 
-use crate::support::{TestValkey, eventually};
+use crate::support::TestValkey;
+use crate::wait::eventually;
 
 const TTL: Duration = Duration::from_secs(30);
 
