@@ -5,7 +5,6 @@ use crate::support::{Backend, TestApp, edit_fields, employee_form, field_value};
 
 on_both_backends!(
     changing_the_id_frees_the_old_one_and_claims_the_new_one,
-    a_stale_edit_is_refused_and_overwrites_nothing,
     an_edit_cannot_take_another_records_email,
     removal_asks_first_then_frees_the_id_and_email,
     a_manager_cannot_be_removed_while_managing_others,
@@ -47,40 +46,6 @@ async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backe
         .await;
     assert_eq!(reused.status().as_u16(), 303, "the old ID is free");
     assert_eq!(app.get("/employees/E-2").await.status().as_u16(), 200);
-}
-
-async fn a_stale_edit_is_refused_and_overwrites_nothing(backend: Backend) {
-    let app = TestApp::on(backend).spawn().await;
-    app.add_employee("E-1", "one@example.com").await;
-    let colleague = app.browser(Role::Admin).await;
-
-    let mut first = employee_form("E-1", "one@example.com");
-    first.insert("first_name", "First".into());
-    assert_eq!(
-        app.post_form("/employees/E-1", &edit_fields(&first, "1"))
-            .await
-            .status()
-            .as_u16(),
-        303
-    );
-    let mut second = employee_form("E-1", "one@example.com");
-    second.insert("first_name", "Second".into());
-    let stale = colleague
-        .post_form("/employees/E-1", &edit_fields(&second, "1"))
-        .await;
-
-    assert_eq!(stale.status().as_u16(), 409);
-    let page = stale.text().await.unwrap();
-    assert!(page.contains("Someone else changed this record"), "{page}");
-    assert!(
-        page.contains("value=\"Second\""),
-        "what was typed is kept to copy from"
-    );
-    let mut db = app.database();
-    assert_eq!(
-        db.count("SELECT count(*) AS n FROM employees WHERE first_name = 'First' AND version = 2"),
-        1
-    );
 }
 
 async fn an_edit_cannot_take_another_records_email(backend: Backend) {

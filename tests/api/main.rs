@@ -11,6 +11,7 @@ mod cli;
 mod create;
 mod duplicates;
 mod edits;
+mod invariants;
 mod operations;
 mod outage;
 mod pages;

@@ -245,6 +245,7 @@ impl AppBuilder {
             setup_link,
             logs: self.logs,
             valkey_proxy: self.valkey_proxy,
+            database_proxy: self.database_proxy,
             workdir,
             env: self.env,
         }
@@ -303,6 +304,7 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     logs: Logs,
     valkey_proxy: Option<Arc<TcpProxy>>,
+    database_proxy: Option<Arc<TcpProxy>>,
     workdir: PathBuf,
     env: Arc<TestEnv>,
 }
@@ -337,6 +339,10 @@ impl TestApp {
 
     pub fn valkey_proxy(&self) -> &TcpProxy {
         self.valkey_proxy.as_ref().expect("with_valkey_proxy")
+    }
+
+    pub fn database_proxy(&self) -> &TcpProxy {
+        self.database_proxy.as_ref().expect("with_database_proxy")
     }
 
     pub fn logs(&self) -> Vec<String> {
@@ -391,9 +397,18 @@ impl TestApp {
 
     /// Sends SIGTERM, as `docker stop` does.
     pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// Sends SIGKILL: the process gets no chance to finish what it was doing.
+    pub fn crash(&self) {
+        self.signal("-KILL");
+    }
+
+    fn signal(&self, signal: &str) {
         let pid = self.process.id().expect("the app is running");
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args([signal, &pid.to_string()])
             .status()
             .unwrap();
         assert!(sent.success());

@@ -235,4 +235,9 @@ impl TestValkey {
     pub fn get(&self, key: &str) -> Option<String> {
         self.query(redis::cmd("GET").arg(key))
     }
+
+    /// What `PTTL` says: milliseconds left, -1 for a key without expiry, -2 for none.
+    pub fn ttl_millis(&self, key: &str) -> i64 {
+        self.query(redis::cmd("PTTL").arg(key))
+    }
 }
