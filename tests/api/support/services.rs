@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use deadpool_redis::redis;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -153,6 +153,12 @@ struct Count {
     n: i64,
 }
 
+#[derive(QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = Text)]
+    s: String,
+}
+
 impl DirectDb {
     /// Runs `sql`, answering with the database's refusal if it refuses.
     pub fn try_execute(&mut self, sql: &str) -> QueryResult<()> {
@@ -174,6 +180,16 @@ impl DirectDb {
             DirectDb::Pg(connection) => query.get_result::<Count>(connection).unwrap().n,
             DirectDb::Sqlite(connection) => query.get_result::<Count>(connection).unwrap().n,
         }
+    }
+
+    /// `sql` selects one text column named `s`.
+    pub fn texts(&mut self, sql: &str) -> Vec<String> {
+        let query = diesel::sql_query(sql);
+        let rows = match self {
+            DirectDb::Pg(connection) => query.load::<TextRow>(connection),
+            DirectDb::Sqlite(connection) => query.load::<TextRow>(connection),
+        };
+        rows.unwrap().into_iter().map(|row| row.s).collect()
     }
 
     pub fn employees_with_id(&mut self, employee_id: &str) -> i64 {
