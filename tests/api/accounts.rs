@@ -73,10 +73,13 @@ async fn a_failed_sign_in_says_the_same_whether_or_not_the_user_exists(backend: 
     assert_eq!(no_such_user.status().as_u16(), 401);
     let no_such_user = no_such_user.text().await.unwrap();
 
+    // Each page must have the message: two pages without one would compare equal.
     let message = |page: &str| {
-        page.split("role=\"alert\"")
+        let rest = page
+            .split("role=\"alert\"")
             .nth(1)
-            .map(|rest| rest[..rest.find("</div>").unwrap()].to_owned())
+            .unwrap_or_else(|| panic!("no message on the page: {page}"));
+        rest[..rest.find("</div>").unwrap()].to_owned()
     };
     assert_eq!(message(&wrong_password), message(&no_such_user));
     assert!(

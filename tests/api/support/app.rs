@@ -361,7 +361,10 @@ impl TestApp {
         Browser::new(&self.browser.address)
     }
 
-    /// On Valkey, checks that nothing claims this ID and e-mail any more.
+    /// Checks that nothing holds this ID and e-mail, in the index or the database: a
+    /// create with them gets as far as the insert, which fails on its unknown manager
+    /// (422) instead of being turned away as a duplicate (409). On Valkey the keys
+    /// must also be gone, not merely pending.
     pub async fn assert_claims_free(&self, employee_id: &str, email: &str) {
         if let Some(valkey) = self.valkey() {
             assert_eq!(
@@ -370,6 +373,13 @@ impl TestApp {
             );
             assert_eq!(valkey.get(&format!("roster:email:{email}")), None);
         }
+        let mut probe = employee_form(employee_id, email);
+        probe.insert("manager_id", "NOBODY-0".into());
+        let response = self.post_employee(&probe).await;
+        let status = response.status().as_u16();
+        let page = response.text().await.unwrap();
+        assert_eq!(status, 422, "{employee_id} or {email} is held: {page}");
+        assert!(page.contains("id=\"manager_id-error\""), "{page}");
     }
 
     /// Waits until the index was rebuilt since `/metrics` counted `rebuilds_before`
@@ -383,11 +393,17 @@ impl TestApp {
         .await;
     }
 
-    /// Checks that the index alone turns this create away: a 409, and no store call.
+    /// Checks that the index alone turns this create away: a 409 naming the record
+    /// that holds the claim (confirmed, not merely pending), and no store call.
     pub async fn assert_rejected_without_a_query(&self, employee_id: &str, email: &str) {
         let before = self.metric("roster_store_calls_total").await;
         let response = self.post_employee(&employee_form(employee_id, email)).await;
         assert_eq!(response.status().as_u16(), 409, "{employee_id}, {email}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("It belongs to employee"),
+            "{employee_id}, {email}: no holder named: {page}"
+        );
         assert_eq!(
             self.metric("roster_store_calls_total").await,
             before,
