@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use roster::domain::Role;
 
-use crate::helpers::{Backend, Browser, TestEnv};
+use crate::support::{Backend, Browser, TestApp};
 
 struct Case {
     method: &'static str,
@@ -196,13 +196,12 @@ async fn request(browser: &Browser, case: &Case, who: &str, target_user: i64) ->
 crate::on_both_backends!(each_route_answers_each_role_as_the_table_says);
 
 async fn each_route_answers_each_role_as_the_table_says(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "e1@example.com").await;
-    env.database().execute(
+    app.database().execute(
         "INSERT INTO users (username, password_hash, role) VALUES ('target', 'x', 'viewer')",
     );
-    let target = env
+    let target = app
         .database()
         .count("SELECT id AS n FROM users WHERE username = 'target'");
 

@@ -2,10 +2,10 @@ use std::time::Duration;
 
 use roster::domain::Role;
 
-use crate::helpers::{
-    Backend, PASSWORD, TestEnv, employee_form, eventually, field_value, username,
-};
 use crate::on_both_backends;
+use crate::support::{
+    Backend, PASSWORD, TestApp, employee_form, eventually, field_value, username,
+};
 
 on_both_backends!(
     the_first_start_offers_a_setup_link_that_creates_one_administrator,
@@ -18,8 +18,7 @@ on_both_backends!(
 );
 
 async fn the_first_start_offers_a_setup_link_that_creates_one_administrator(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn_without_accounts().await;
+    let app = TestApp::on(backend).without_accounts().spawn().await;
     let link = app.setup_link.clone().expect("a setup link is printed");
     let setup_path = &link[link.find("/login").unwrap()..];
     let mut browser = app.anonymous();
@@ -40,7 +39,7 @@ async fn the_first_start_offers_a_setup_link_that_creates_one_administrator(back
     let page = browser.follow(created).await;
     assert!(page.contains("Welcome, boss."), "{page}");
     assert_eq!(
-        env.database()
+        app.database()
             .count("SELECT count(*) AS n FROM users WHERE role = 'admin'"),
         1
     );
@@ -58,12 +57,11 @@ async fn the_first_start_offers_a_setup_link_that_creates_one_administrator(back
         other.post_form("/login", &fields).await.status().as_u16(),
         403
     );
-    assert_eq!(env.database().count("SELECT count(*) AS n FROM users"), 1);
+    assert_eq!(app.database().count("SELECT count(*) AS n FROM users"), 1);
 }
 
 async fn a_failed_sign_in_says_the_same_whether_or_not_the_user_exists(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let mut browser = app.anonymous();
 
     let wrong_password = browser
@@ -75,10 +73,13 @@ async fn a_failed_sign_in_says_the_same_whether_or_not_the_user_exists(backend: 
     assert_eq!(no_such_user.status().as_u16(), 401);
     let no_such_user = no_such_user.text().await.unwrap();
 
+    // Each page must have the message: two pages without one would compare equal.
     let message = |page: &str| {
-        page.split("role=\"alert\"")
+        let rest = page
+            .split("role=\"alert\"")
             .nth(1)
-            .map(|rest| rest[..rest.find("</div>").unwrap()].to_owned())
+            .unwrap_or_else(|| panic!("no message on the page: {page}"));
+        rest[..rest.find("</div>").unwrap()].to_owned()
     };
     assert_eq!(message(&wrong_password), message(&no_such_user));
     assert!(
@@ -88,8 +89,7 @@ async fn a_failed_sign_in_says_the_same_whether_or_not_the_user_exists(backend: 
 }
 
 async fn sign_in_returns_to_the_page_asked_for_and_never_leaves_the_site(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let mut browser = app.anonymous();
 
     let bounce = browser.get("/employees/new?x=1").await;
@@ -125,20 +125,19 @@ async fn sign_in_returns_to_the_page_asked_for_and_never_leaves_the_site(backend
     }
 }
 
-async fn user_id(env: &TestEnv, role: Role) -> i64 {
-    env.database().count(&format!(
+fn user_id(app: &TestApp, role: Role) -> i64 {
+    app.database().count(&format!(
         "SELECT id AS n FROM users WHERE username = '{}'",
         username(role)
     ))
 }
 
 async fn a_disabled_account_loses_its_session_at_once(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let admin = app.browser(Role::Admin).await;
     assert_eq!(app.get("/employees").await.status().as_u16(), 200);
 
-    let hr = user_id(&env, Role::Hr).await;
+    let hr = user_id(&app, Role::Hr);
     let disabled = admin
         .post_form(&format!("/admin/users/{hr}/disable"), &[("x", "")])
         .await;
@@ -173,10 +172,9 @@ async fn a_disabled_account_loses_its_session_at_once(backend: Backend) {
 }
 
 async fn a_password_reset_ends_existing_sessions(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let admin = app.browser(Role::Admin).await;
-    let hr = user_id(&env, Role::Hr).await;
+    let hr = user_id(&app, Role::Hr);
 
     let reset = admin
         .post_form(
@@ -202,8 +200,7 @@ async fn a_password_reset_ends_existing_sessions(backend: Backend) {
 }
 
 async fn a_post_without_the_right_csrf_token_changes_nothing(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "a@example.com").await;
     let admin = app.browser(Role::Admin).await;
     let create =
@@ -228,7 +225,7 @@ async fn a_post_without_the_right_csrf_token_changes_nothing(backend: Backend) {
         }
     }
 
-    let mut db = env.database();
+    let mut db = app.database();
     assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 1);
     assert_eq!(
         db.count("SELECT count(*) AS n FROM employees WHERE first_name = 'Ann'"),
@@ -262,10 +259,9 @@ async fn a_post_without_the_right_csrf_token_changes_nothing(backend: Backend) {
 }
 
 async fn user_add_creates_an_account_that_can_sign_in(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
-    let added = env.run_cli_with_input(
+    let added = app.run_cli_with_input(
         &["user", "add", "Carol", "--role", "hr", "--password-stdin"],
         "a long secret phrase\n",
     );
@@ -277,7 +273,7 @@ async fn user_add_creates_an_account_that_can_sign_in(backend: Backend) {
     let mut carol = app.anonymous();
     carol.sign_in("carol", "a long secret phrase").await;
 
-    let again = env.run_cli_with_input(
+    let again = app.run_cli_with_input(
         &[
             "user",
             "add",
@@ -290,7 +286,7 @@ async fn user_add_creates_an_account_that_can_sign_in(backend: Backend) {
     );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
-    let weak = env.run_cli_with_input(
+    let weak = app.run_cli_with_input(
         &[
             "user",
             "add",
@@ -307,9 +303,9 @@ async fn user_add_creates_an_account_that_can_sign_in(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_sign_ins_are_slowed_then_refused_then_allowed_again() {
-    let env = TestEnv::new(Backend::Sqlite).await;
-    let app = env
-        .spawn_with_env(&[("ROSTER_LOGIN_LOCKOUT_SECS", "2")])
+    let app = TestApp::on(Backend::Sqlite)
+        .with_env("ROSTER_LOGIN_LOCKOUT_SECS", "2")
+        .spawn()
         .await;
     let mut browser = app.anonymous();
 
@@ -349,10 +345,11 @@ async fn failed_sign_ins_are_slowed_then_refused_then_allowed_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookies_are_http_only_same_site_and_secure_when_asked() {
-    let env = TestEnv::new(Backend::Sqlite).await;
-    let plain = env.spawn().await;
-    let secure = env
-        .spawn_with_env(&[("ROSTER_SECURE_COOKIES", "true")])
+    let plain = TestApp::on(Backend::Sqlite).spawn().await;
+    let secure = plain
+        .replica()
+        .with_env("ROSTER_SECURE_COOKIES", "true")
+        .spawn()
         .await;
 
     for (app, want_secure) in [(&plain, false), (&secure, true)] {
@@ -372,13 +369,12 @@ async fn session_cookies_are_http_only_same_site_and_secure_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_account_loses_its_sessions_on_every_replica() {
-    let env = TestEnv::new(Backend::Postgres).await;
-    let first = env.spawn().await;
-    let second = env.spawn().await;
+    let first = TestApp::on(Backend::Postgres).spawn().await;
+    let second = first.replica().spawn().await;
     let admin = first.browser(Role::Admin).await;
     assert_eq!(second.get("/employees").await.status().as_u16(), 200);
 
-    let hr = user_id(&env, Role::Hr).await;
+    let hr = user_id(&first, Role::Hr);
     admin
         .post_form(&format!("/admin/users/{hr}/disable"), &[("x", "")])
         .await;

@@ -1,7 +1,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Backend, TestEnv};
+use crate::support::{Backend, TestEnv};
 
 fn roster() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
@@ -106,10 +106,10 @@ fn migrate_creates_the_embedded_database() {
 /// SIGSEGV about one run in ten after doing their work: r2d2 was still opening a
 /// connection on its own thread, inside OpenSSL, when the exit handlers tore OpenSSL
 /// down. Only a password-protected server runs that code, so this test needs one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_command_exits_cleanly_against_a_password_protected_postgres() {
+#[test]
+fn every_command_exits_cleanly_against_a_password_protected_postgres() {
     const RUNS: usize = 50;
-    let env = TestEnv::new(Backend::Postgres).await;
+    let env = TestEnv::new(Backend::Postgres);
     assert!(
         env.database_url()
             .split_once('@')

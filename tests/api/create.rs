@@ -1,5 +1,5 @@
-use crate::helpers::{Backend, TestEnv, employee_form};
 use crate::on_both_backends;
+use crate::support::{Backend, TestApp, employee_form};
 
 on_both_backends!(
     a_new_employee_is_stored_and_the_user_sees_a_flash,
@@ -14,11 +14,10 @@ on_both_backends!(
 /// a row the group skips (its ID or e-mail held by a record the index does not know)
 /// still gets its own 409 naming the holder.
 async fn simultaneous_creates_each_get_their_own_outcome_and_audit_entry(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("TAKEN-1", "taken@example.com").await;
     // Written behind the app's back: only the database knows these.
-    env.database().execute(
+    app.database().execute(
         "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date) VALUES \
          ('G-3', 'Out', 'Side', 'out@example.com', '2024-01-01'), \
          ('OUT-2', 'Out', 'Side', 'g5@example.com', '2024-01-01')",
@@ -64,7 +63,7 @@ async fn simultaneous_creates_each_get_their_own_outcome_and_audit_entry(backend
             "G-{n}: {page}"
         );
     }
-    let mut db = env.database();
+    let mut db = app.database();
     assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 39);
     assert_eq!(
         db.count(
@@ -79,8 +78,7 @@ async fn simultaneous_creates_each_get_their_own_outcome_and_audit_entry(backend
 }
 
 async fn a_new_employee_is_stored_and_the_user_sees_a_flash(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
     let response = app
         .post_employee(&employee_form(" e-1001 ", "Ann.Lee@Example.com"))
@@ -92,12 +90,18 @@ async fn a_new_employee_is_stored_and_the_user_sees_a_flash(backend: Backend) {
     assert!(page.contains("ann.lee@example.com"));
     let shown_again = app.get_html("/employees/E-1001").await;
     assert!(!shown_again.contains("was added"), "a flash is shown once");
-    assert_eq!(env.database().employees_with_id("E-1001"), 1);
+    assert_eq!(
+        app.database().count(
+            "SELECT count(*) AS n FROM employees \
+             WHERE employee_id = 'E-1001' AND email = 'ann.lee@example.com'"
+        ),
+        1,
+        "stored in its one spelling"
+    );
 }
 
 async fn every_invalid_field_is_reported_at_once_and_values_are_kept(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let mut form = employee_form("?bad id", "not-an-address");
     form.insert("first_name", " ".into());
     form.insert("hire_date", "01/03/2024".into());
@@ -125,14 +129,13 @@ async fn every_invalid_field_is_reported_at_once_and_values_are_kept(backend: Ba
             || page.contains("Keeper of &lt;b&gt;things&lt;/b&gt;")
     );
     assert_eq!(
-        env.database().count("SELECT count(*) AS n FROM employees"),
+        app.database().count("SELECT count(*) AS n FROM employees"),
         0
     );
 }
 
 async fn an_unknown_manager_is_reported_beside_its_field(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let mut form = employee_form("E-1", "a@example.com");
     form.insert("manager_id", "E-404".into());
 
@@ -141,12 +144,11 @@ async fn an_unknown_manager_is_reported_beside_its_field(backend: Backend) {
     assert_eq!(response.status().as_u16(), 422);
     let page = response.text().await.unwrap();
     assert!(page.contains("id=\"manager_id-error\""), "{page}");
-    assert_eq!(env.database().employees_with_id("E-1"), 0);
+    assert_eq!(app.database().employees_with_id("E-1"), 0);
 }
 
 async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let mut form = employee_form("E-1", "a@example.com");
     form.insert("first_name", "<script>alert(1)</script>".into());
     form.insert("job_title", "\"><script>x</script>".into());

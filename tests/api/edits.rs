@@ -1,11 +1,10 @@
 use roster::domain::Role;
 
-use crate::helpers::{Backend, TestEnv, employee_form, field_value};
 use crate::on_both_backends;
+use crate::support::{Backend, TestApp, edit_fields, employee_form, field_value};
 
 on_both_backends!(
     changing_the_id_frees_the_old_one_and_claims_the_new_one,
-    a_stale_edit_is_refused_and_overwrites_nothing,
     an_edit_cannot_take_another_records_email,
     removal_asks_first_then_frees_the_id_and_email,
     a_manager_cannot_be_removed_while_managing_others,
@@ -13,21 +12,8 @@ on_both_backends!(
     a_change_behind_the_apps_back_makes_an_open_edit_form_stale,
 );
 
-fn edit_fields(
-    form: &std::collections::HashMap<&'static str, String>,
-    version: &str,
-) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    fields.push(("version".into(), version.into()));
-    fields
-}
-
 async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "one@example.com").await;
 
     let page = app.get_html("/employees/E-1/edit").await;
@@ -62,44 +48,8 @@ async fn changing_the_id_frees_the_old_one_and_claims_the_new_one(backend: Backe
     assert_eq!(app.get("/employees/E-2").await.status().as_u16(), 200);
 }
 
-async fn a_stale_edit_is_refused_and_overwrites_nothing(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    app.add_employee("E-1", "one@example.com").await;
-    let colleague = app.browser(Role::Admin).await;
-
-    let mut first = employee_form("E-1", "one@example.com");
-    first.insert("first_name", "First".into());
-    assert_eq!(
-        app.post_form("/employees/E-1", &edit_fields(&first, "1"))
-            .await
-            .status()
-            .as_u16(),
-        303
-    );
-    let mut second = employee_form("E-1", "one@example.com");
-    second.insert("first_name", "Second".into());
-    let stale = colleague
-        .post_form("/employees/E-1", &edit_fields(&second, "1"))
-        .await;
-
-    assert_eq!(stale.status().as_u16(), 409);
-    let page = stale.text().await.unwrap();
-    assert!(page.contains("Someone else changed this record"), "{page}");
-    assert!(
-        page.contains("value=\"Second\""),
-        "what was typed is kept to copy from"
-    );
-    let mut db = env.database();
-    assert_eq!(
-        db.count("SELECT count(*) AS n FROM employees WHERE first_name = 'First' AND version = 2"),
-        1
-    );
-}
-
 async fn an_edit_cannot_take_another_records_email(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "one@example.com").await;
     app.add_employee("E-2", "two@example.com").await;
 
@@ -119,7 +69,7 @@ async fn an_edit_cannot_take_another_records_email(backend: Backend) {
             .contains("<a href=\"/employees/E-1\">E-1</a>")
     );
     assert_eq!(
-        env.database()
+        app.database()
             .count("SELECT count(*) AS n FROM employees WHERE email = 'two@example.com'"),
         1
     );
@@ -134,8 +84,7 @@ async fn an_edit_cannot_take_another_records_email(backend: Backend) {
 }
 
 async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "one@example.com").await;
     let admin = app.browser(Role::Admin).await;
 
@@ -154,7 +103,7 @@ async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
     );
 
     assert_eq!(admin.get("/employees/E-1").await.status().as_u16(), 404);
-    env.assert_claims_free("E-1", "one@example.com").await;
+    app.assert_claims_free("E-1", "one@example.com").await;
     let again = app
         .post_employee(&employee_form("E-1", "one@example.com"))
         .await;
@@ -166,8 +115,7 @@ async fn removal_asks_first_then_frees_the_id_and_email(backend: Backend) {
 }
 
 async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("BOSS-1", "boss@example.com").await;
     let mut report = employee_form("E-1", "one@example.com");
     report.insert("manager_id", "boss-1".into());
@@ -180,8 +128,8 @@ async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
 
     assert_eq!(refused.status().as_u16(), 409);
     assert!(refused.text().await.unwrap().contains("manager of others"));
-    assert_eq!(env.database().employees_with_id("BOSS-1"), 1);
-    let before = env
+    assert_eq!(app.database().employees_with_id("BOSS-1"), 1);
+    let before = app
         .database()
         .count("SELECT count(*) AS n FROM audit_events");
     assert_eq!(before, 2, "the refused removal left no entry");
@@ -190,8 +138,7 @@ async fn a_manager_cannot_be_removed_while_managing_others(backend: Backend) {
 async fn a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit_entry(
     backend: Backend,
 ) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("BOSS-1", "boss@example.com").await;
     let mut report = employee_form("E-1", "one@example.com");
     report.insert("manager_id", "BOSS-1".into());
@@ -205,7 +152,7 @@ async fn a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit
         .await;
     assert_eq!(renamed.status().as_u16(), 303);
 
-    let mut db = env.database();
+    let mut db = app.database();
     assert_eq!(
         db.count("SELECT count(*) AS n FROM employees WHERE employee_id = 'E-1' AND manager_id = 'BOSS-2' AND version = 2"),
         1
@@ -221,13 +168,12 @@ async fn a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit
 }
 
 async fn a_change_behind_the_apps_back_makes_an_open_edit_form_stale(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("E-1", "one@example.com").await;
     let form = app.get_html("/employees/E-1/edit").await;
     let version = field_value(&form, "version").unwrap();
 
-    env.database()
+    app.database()
         .execute("UPDATE employees SET job_title = 'Set by a script' WHERE employee_id = 'E-1'");
 
     let mut mine = employee_form("E-1", "one@example.com");
@@ -237,7 +183,7 @@ async fn a_change_behind_the_apps_back_makes_an_open_edit_form_stale(backend: Ba
         .await;
     assert_eq!(response.status().as_u16(), 409);
     assert_eq!(
-        env.database().count("SELECT count(*) AS n FROM employees WHERE job_title = 'Set by a script' AND first_name = 'Ann'"),
+        app.database().count("SELECT count(*) AS n FROM employees WHERE job_title = 'Set by a script' AND first_name = 'Ann'"),
         1,
         "the outside change survives"
     );

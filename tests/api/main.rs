@@ -1,7 +1,8 @@
 //! One integration-test binary: black-box tests over HTTP against the real `roster`
-//! process, on SQLite with the in-process index and on PostgreSQL with Valkey.
+//! process, on SQLite with the in-process index and on PostgreSQL with Valkey. Tests
+//! that need the library's internals are in `tests/internals`.
 
-mod helpers;
+mod support;
 
 mod access;
 mod accounts;
@@ -10,7 +11,7 @@ mod cli;
 mod create;
 mod duplicates;
 mod edits;
-mod index_backends;
+mod invariants;
 mod operations;
 mod outage;
 mod pages;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::helpers::{Backend, Browser, Logs, TcpProxy, TestEnv, eventually};
 use crate::on_both_backends;
+use crate::support::{Backend, Browser, PASSWORD, TestApp, employee_form, eventually};
 
 on_both_backends!(
     health_answers_for_a_running_server_and_fails_for_none,
@@ -17,23 +17,21 @@ on_both_backends!(
 );
 
 async fn health_answers_for_a_running_server_and_fails_for_none(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
-    let alive = env.run_cli(&["health", "--url", &app.url("")]);
+    let alive = app.run_cli(&["health", "--url", &app.url("")]);
     assert!(alive.status.success(), "{alive:?}");
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let dead = env.run_cli(&["health", "--url", &closed]);
+    let dead = app.run_cli(&["health", "--url", &closed]);
     assert_eq!(dead.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dead.stderr).contains("could not reach"));
 }
 
 async fn every_answer_carries_a_request_id(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     let request_id = |response: &reqwest::Response| {
         response.headers()["x-request-id"]
             .to_str()
@@ -65,11 +63,10 @@ async fn every_answer_carries_a_request_id(backend: Backend) {
 }
 
 async fn metrics_count_requests_by_route_and_status(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     app.add_employee("M-1", "m1@example.com").await;
     let duplicate = app
-        .post_employee(&crate::helpers::employee_form("M-1", "m2@example.com"))
+        .post_employee(&employee_form("M-1", "m2@example.com"))
         .await;
     assert_eq!(duplicate.status().as_u16(), 409);
 
@@ -91,9 +88,10 @@ async fn metrics_count_requests_by_route_and_status(backend: Backend) {
 }
 
 async fn json_logs_give_one_object_per_request_without_secrets(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env
-        .spawn_with_env(&[("ROSTER_LOG_FORMAT", "json"), ("RUST_LOG", "info")])
+    let app = TestApp::on(backend)
+        .with_env("ROSTER_LOG_FORMAT", "json")
+        .with_env("RUST_LOG", "info")
+        .spawn()
         .await;
     let secret = "setup-token-that-must-not-be-logged";
     let response = app
@@ -130,9 +128,9 @@ async fn json_logs_give_one_object_per_request_without_secrets(backend: Backend)
 /// Behind a proxy every request comes from the proxy's address: believed blindly, one
 /// client's failures would lock out everyone; ignored, anyone could pick an address.
 async fn forwarded_addresses_are_believed_only_from_trusted_proxies(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env
-        .spawn_with_env(&[("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")])
+    let app = TestApp::on(backend)
+        .with_env("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+        .spawn()
         .await;
     let attacker = "203.0.113.7";
     let sign_in = |browser: Browser,
@@ -168,21 +166,10 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies(backend: Bac
     .await;
     assert!(failures.iter().all(|status| *status == 401), "{failures:?}");
 
-    let from_attacker = sign_in(
-        app.anonymous(),
-        attacker,
-        "hr-staff".into(),
-        crate::helpers::PASSWORD,
-    )
-    .await;
+    let from_attacker = sign_in(app.anonymous(), attacker, "hr-staff".into(), PASSWORD).await;
     assert_eq!(from_attacker, 429, "the attacker's address is refused");
-    let from_colleague = sign_in(
-        app.anonymous(),
-        "198.51.100.9",
-        "hr-staff".into(),
-        crate::helpers::PASSWORD,
-    )
-    .await;
+    let from_colleague =
+        sign_in(app.anonymous(), "198.51.100.9", "hr-staff".into(), PASSWORD).await;
     assert_eq!(
         from_colleague, 303,
         "another client behind the same proxy is not"
@@ -190,8 +177,7 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies(backend: Bac
 }
 
 async fn a_request_in_flight_completes_after_sigterm(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let mut app = env.spawn().await;
+    let mut app = TestApp::on(backend).spawn().await;
     // Failed sign-ins are slowed, which makes a request that is still running when the
     // signal arrives: the seventh failure in a row waits two seconds.
     let mut browser = app.anonymous();
@@ -237,33 +223,24 @@ async fn a_request_in_flight_completes_after_sigterm(backend: Backend) {
 /// A container stack may start Roster before PostgreSQL accepts connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_waits_for_a_database_that_is_not_up_yet() {
-    let env = TestEnv::new(Backend::Postgres).await;
-    let (credentials, rest) = env.database_url().split_once('@').unwrap();
-    let (upstream, database) = rest.split_once('/').unwrap();
-    let proxy = TcpProxy::start(upstream.to_owned()).await;
+    let starting = TestApp::on(Backend::Postgres)
+        .with_database_proxy()
+        .with_env("RUST_LOG", "warn");
+    let (proxy, logs) = (starting.database_proxy(), starting.logs());
     proxy.cut().await;
-    let through_proxy = format!("{credentials}@{}/{database}", proxy.address);
 
-    let logs = Logs::default();
-    let variables = [
-        ("DATABASE_URL", through_proxy.as_str()),
-        ("RUST_LOG", "warn"),
-    ];
-    let (app, ()) = tokio::join!(
-        env.spawn_with_env_and_logs(&variables, logs.clone()),
-        async {
-            eventually("the app to say it waits", Duration::from_secs(20), || {
-                let waiting = logs
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .any(|line| line.contains("the database is not reachable yet (try 1)"));
-                async move { waiting.then_some(()) }
-            })
-            .await;
-            proxy.restore();
-        }
-    );
+    let (app, ()) = tokio::join!(starting.spawn(), async {
+        eventually("the app to say it waits", Duration::from_secs(20), || {
+            let waiting = logs
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains("the database is not reachable yet (try 1)"));
+            async move { waiting.then_some(()) }
+        })
+        .await;
+        proxy.restore();
+    });
 
     assert!(proxy.refused() > 0);
     assert_eq!(app.readyz_status().await, 200);

@@ -1,5 +1,5 @@
-use crate::helpers::{Backend, TestEnv, employee_form};
 use crate::on_both_backends;
+use crate::support::{Backend, TestApp, employee_form};
 
 on_both_backends!(
     the_list_shows_fifty_newest_first_with_page_links,
@@ -11,16 +11,23 @@ on_both_backends!(
 );
 
 /// Rows as an outside tool would write them: only the contract's five columns.
-fn seed(env: &TestEnv, count: usize) {
+fn seed(app: &TestApp, count: usize) {
     let rows: Vec<String> = (1..=count)
         .map(|n| {
             format!("('S-{n:03}', 'First{n}', 'Last{n}', 'seed{n}@example.com', '2020-01-01')")
         })
         .collect();
-    env.database().execute(&format!(
+    app.database().execute(&format!(
         "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date) VALUES {}",
         rows.join(", ")
     ));
+}
+
+/// Where `text` first appears: comparing two `find`s would let a missing one pass, as
+/// `None` sorts before every position.
+fn position(page: &str, text: &str) -> usize {
+    page.find(text)
+        .unwrap_or_else(|| panic!("no {text:?} in {page}"))
 }
 
 fn rows(page: &str) -> usize {
@@ -28,17 +35,17 @@ fn rows(page: &str) -> usize {
 }
 
 async fn the_list_shows_fifty_newest_first_with_page_links(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 55);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 55);
 
     let first = app.get_html("/employees").await;
     assert_eq!(rows(&first), 50);
     assert!(first.contains("55 employees"));
     assert!(first.contains("Page 1 of 2"));
-    let newest = first.find("S-055").unwrap();
-    let older = first.find("S-054").unwrap();
-    assert!(newest < older, "newest first");
+    assert!(
+        position(&first, "S-055") < position(&first, "S-054"),
+        "newest first"
+    );
     assert!(first.contains("href=\"/employees?page=2\""), "{first}");
 
     let second = app.get_html("/employees?page=2").await;
@@ -48,8 +55,7 @@ async fn the_list_shows_fifty_newest_first_with_page_links(backend: Backend) {
 }
 
 async fn search_matches_the_start_of_id_name_or_email_ignoring_case(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
     for (id, first, last, email) in [
         ("A-1", "Annika", "Berg", "ab@example.com"),
         ("B-2", "Bob", "Annson", "bob@example.com"),
@@ -78,8 +84,7 @@ async fn search_matches_the_start_of_id_name_or_email_ignoring_case(backend: Bac
 }
 
 async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
     assert_eq!(app.get("/employees/E-404").await.status().as_u16(), 404);
     assert_eq!(
@@ -90,8 +95,7 @@ async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
 }
 
 async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(backend).spawn().await;
 
     for query in [
         "page=0",
@@ -114,8 +118,7 @@ async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_and_the_stylesheet_answer_without_a_session() {
-    let env = TestEnv::new(Backend::Sqlite).await;
-    let app = env.spawn().await;
+    let app = TestApp::on(Backend::Sqlite).spawn().await;
 
     assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
     assert_eq!(app.readyz_status().await, 200);
@@ -144,9 +147,8 @@ async fn probes_and_the_stylesheet_answer_without_a_session() {
 async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep(
     backend: Backend,
 ) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 120);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 120);
 
     let first = app.get_html("/employees?q=FIRST").await;
     assert_eq!(rows(&first), 50);
@@ -159,25 +161,23 @@ async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_d
 
     let oldest = app.get_html("/employees?sort=oldest&page=3").await;
     assert_eq!(rows(&oldest), 20);
-    assert!(oldest.contains(">S-101</a>") && oldest.contains(">S-120</a>"));
     assert!(
-        oldest.find(">S-101</a>") < oldest.find(">S-120</a>"),
+        position(&oldest, ">S-101</a>") < position(&oldest, ">S-120</a>"),
         "oldest first"
     );
     assert!(oldest.contains("Page 3 of 3"));
 }
 
 async fn a_search_over_many_records_finds_the_newest_matches_wherever_they_are(backend: Backend) {
-    let env = TestEnv::new(backend).await;
-    let app = env.spawn().await;
-    seed(&env, 2_100);
+    let app = TestApp::on(backend).spawn().await;
+    seed(&app, 2_100);
 
     // Common: the newest records hold a page of matches.
     let common = app.get_html("/employees?q=first").await;
     assert_eq!(rows(&common), 50);
     assert!(
-        common.find(">S-2100</a>") < common.find(">S-2051</a>"),
-        "{common}"
+        position(&common, ">S-2100</a>") < position(&common, ">S-2051</a>"),
+        "newest first"
     );
     assert!(!common.contains(">S-2050</a>"));
     // Rare and old: found beyond the newest records.

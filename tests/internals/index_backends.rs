@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use deadpool_redis::redis;
 use roster::config::ValkeyUrl;
 use roster::index::{Confirm, IndexBackend, MemoryIndex, Reserve, ValkeyIndex};
 
-use crate::helpers::{TestValkey, eventually};
+use crate::support::TestValkey;
+use crate::wait::eventually;
 
 const TTL: Duration = Duration::from_secs(30);
 
@@ -246,7 +248,7 @@ macro_rules! on_both_indexes {
 
                 #[tokio::test]
                 async fn valkey() {
-                    let valkey = TestValkey::new().await;
+                    let valkey = TestValkey::fresh();
                     let url = ValkeyUrl::parse(&valkey.url).unwrap();
                     let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
                     super::$name(&index).await
@@ -269,17 +271,18 @@ on_both_indexes!(
 /// next reservation must load it again rather than fail (and mark the index down).
 #[tokio::test]
 async fn reserving_survives_valkey_forgetting_its_scripts() {
-    let valkey = TestValkey::new().await;
+    let valkey = TestValkey::fresh();
     let url = ValkeyUrl::parse(&valkey.url).unwrap();
     let index = ValkeyIndex::new(&url, Duration::from_secs(2)).unwrap();
     let first = reserve(&index, &["roster:employee_id:A"], "pending:1", TTL, None).await;
     assert_eq!(first, vec![None]);
 
-    valkey.flush_scripts().await;
+    // As a restarted Valkey has.
+    let _: () = valkey.query(redis::cmd("SCRIPT").arg("FLUSH"));
     let second = reserve(&index, &["roster:employee_id:B"], "pending:2", TTL, None).await;
     assert_eq!(second, vec![None]);
     assert_eq!(
-        valkey.get("roster:employee_id:B").await.as_deref(),
+        valkey.get("roster:employee_id:B").as_deref(),
         Some("pending:2")
     );
 }
