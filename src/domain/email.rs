@@ -46,7 +46,7 @@ impl WorkEmail {
     }
 }
 
-checked_text!(WorkEmail);
+checked_text!(WorkEmail, |text: String| text.trim().to_lowercase());
 
 #[cfg(test)]
 mod tests {

@@ -30,6 +30,12 @@ pub enum EmploymentStatus {
 }
 
 impl EmploymentStatus {
+    /// The status a stored row names; the database's CHECK constraint allows only the
+    /// three, so anything else reads as active.
+    pub fn from_stored(text: &str) -> Self {
+        Self::parse(text).unwrap_or_default()
+    }
+
     pub const ALL: [EmploymentStatus; 3] = [Self::Active, Self::OnLeave, Self::Terminated];
 
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -80,6 +86,11 @@ impl OptionalText {
 
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
+    }
+
+    /// Text the store holds, checked when it was written.
+    pub fn from_stored(text: Option<String>) -> Self {
+        Self(text.filter(|text| !text.trim().is_empty()))
     }
 }
 

@@ -27,13 +27,6 @@ pub enum StoreError {
     /// A rule of the schema refused the write; the caller says what it means.
     #[error("the database refused the write ({rule:?}: {detail})")]
     Violation { rule: Rule, detail: String },
-    /// A stored row that breaks the rules a record is written under (another tool
-    /// wrote it).
-    #[error("the stored record {employee_id} is not valid: {problems}")]
-    Unreadable {
-        employee_id: String,
-        problems: String,
-    },
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The task running a call ended without an answer (it panicked): a bug, not an

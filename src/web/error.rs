@@ -53,7 +53,6 @@ impl Refusal {
             StoreError::MissingReference(_) => Some(Refusal::Invalid),
             StoreError::NotFound
             | StoreError::Violation { .. }
-            | StoreError::Unreadable { .. }
             | StoreError::Unavailable(_)
             | StoreError::Interrupted(_)
             | StoreError::Query(_) => None,

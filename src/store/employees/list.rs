@@ -191,7 +191,7 @@ pub(in crate::store) fn plain_page(
                 .load(conn)?,
         };
     }
-    let employees = records(employees)?;
+    let employees = records(employees);
     Ok(Some(EmployeePage {
         has_next: skip + PAGE_SIZE < total,
         employees,
@@ -245,7 +245,7 @@ pub(in crate::store) fn filtered_page(
     let has_next = employees.len() as i64 > PAGE_SIZE;
     employees.truncate(PAGE_SIZE as usize);
     Ok(EmployeePage {
-        employees: records(employees)?,
+        employees: records(employees),
         page,
         total: None,
         has_next,
@@ -282,7 +282,7 @@ pub(in crate::store) fn search_newest_window(
     }
     employees.truncate(PAGE_SIZE as usize);
     Ok(Some(EmployeePage {
-        employees: records(employees)?,
+        employees: records(employees),
         page: 1,
         total: None,
         has_next: true,

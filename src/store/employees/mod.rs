@@ -20,7 +20,7 @@ pub(super) use write::{audited_fields, delete, insert, update};
 use super::StoreError;
 use super::connection::DbConnection;
 use super::schema::{departments, employees};
-use crate::domain::{Employee, EmployeeForm, EmployeeId};
+use crate::domain::{Employee, EmployeeId, EmploymentStatus, OptionalText, PersonName, WorkEmail};
 
 /// An employee's columns as the database holds them: the one row shape that every
 /// write of employees (a form, a group commit, an import) and every read goes
@@ -60,30 +60,23 @@ impl From<&Employee> for EmployeeRow {
     }
 }
 
-/// What the database holds is checked again on the way out, by the same rules as a
-/// form: a row another tool wrote must not pass for a valid record.
-impl TryFrom<EmployeeRow> for Employee {
-    type Error = StoreError;
-
-    fn try_from(row: EmployeeRow) -> Result<Self, StoreError> {
-        let date = |value: Option<Date>| value.map(|d| d.to_string()).unwrap_or_default();
-        let form = EmployeeForm {
-            employee_id: row.employee_id,
-            first_name: row.first_name,
-            last_name: row.last_name,
-            email: row.email,
-            hire_date: row.hire_date.to_string(),
-            phone: row.phone.unwrap_or_default(),
-            date_of_birth: date(row.date_of_birth),
-            department_id: row.department_id.map(|d| d.to_string()).unwrap_or_default(),
-            job_title: row.job_title.unwrap_or_default(),
-            manager_id: row.manager_id.unwrap_or_default(),
-            status: row.status,
-        };
-        Employee::try_from(&form).map_err(|problems| StoreError::Unreadable {
-            employee_id: form.employee_id,
-            problems: problems.to_string(),
-        })
+/// Reading a record back: the row holds what a write checked, so nothing is parsed
+/// again (a page of records costs no validation).
+impl From<EmployeeRow> for Employee {
+    fn from(row: EmployeeRow) -> Self {
+        Self {
+            employee_id: EmployeeId::from_stored(row.employee_id),
+            first_name: PersonName::from_stored(row.first_name),
+            last_name: PersonName::from_stored(row.last_name),
+            email: WorkEmail::from_stored(row.email),
+            hire_date: row.hire_date,
+            phone: OptionalText::from_stored(row.phone),
+            date_of_birth: row.date_of_birth,
+            department_id: row.department_id,
+            job_title: OptionalText::from_stored(row.job_title),
+            manager_id: row.manager_id.map(EmployeeId::from_stored),
+            status: EmploymentStatus::from_stored(&row.status),
+        }
     }
 }
 
@@ -118,22 +111,20 @@ impl Deref for EmployeeRecord {
     }
 }
 
-impl TryFrom<StoredRecord> for EmployeeRecord {
-    type Error = StoreError;
-
-    fn try_from(stored: StoredRecord) -> Result<Self, StoreError> {
-        Ok(Self {
+impl From<StoredRecord> for EmployeeRecord {
+    fn from(stored: StoredRecord) -> Self {
+        Self {
             id: stored.id,
-            employee: Employee::try_from(stored.row)?,
+            employee: Employee::from(stored.row),
             version: stored.version,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
-        })
+        }
     }
 }
 
-pub(super) fn records(stored: Vec<StoredRecord>) -> Result<Vec<EmployeeRecord>, StoreError> {
-    stored.into_iter().map(EmployeeRecord::try_from).collect()
+pub(super) fn records(stored: Vec<StoredRecord>) -> Vec<EmployeeRecord> {
+    stored.into_iter().map(EmployeeRecord::from).collect()
 }
 
 pub(super) fn find(
@@ -145,8 +136,8 @@ pub(super) fn find(
         .select(StoredRecord::as_select())
         .first(conn)
         .optional()?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+        .map(EmployeeRecord::from)
+        .ok_or(StoreError::NotFound)
 }
 
 /// Every record's id, newest first: the page map of the whole list.
@@ -182,7 +173,7 @@ pub(super) fn records_after(
         .limit(limit)
         .select(StoredRecord::as_select())
         .load(conn)?;
-    records(stored)
+    Ok(records(stored))
 }
 
 #[derive(Debug, Clone, Queryable)]
