@@ -125,16 +125,35 @@ pub(super) fn encode(changes: &[FieldChange]) -> String {
     serde_json::to_string(changes).unwrap_or_else(|_| "[]".into())
 }
 
-/// One audit event as a single write records it.
+/// One audit event as written: by a single write, or many at once by an import.
 #[derive(Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
-struct NewAuditEvent<'a> {
+pub(super) struct NewAuditEvent<'a> {
     actor: &'a str,
     action: &'static str,
     subject_kind: &'static str,
     record_id: i64,
     subject: &'a str,
     changes: &'a str,
+}
+
+impl<'a> NewAuditEvent<'a> {
+    /// The creation of a record, its changes already encoded.
+    pub(super) fn created(
+        actor: &'a str,
+        record_id: i64,
+        employee_id: &'a str,
+        changes: &'a str,
+    ) -> Self {
+        Self {
+            actor,
+            action: AuditAction::Create.as_str(),
+            subject_kind: "employee",
+            record_id,
+            subject: employee_id,
+            changes,
+        }
+    }
 }
 
 pub(super) fn record(

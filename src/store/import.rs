@@ -1,9 +1,10 @@
 //! Bulk import. Every valid row's claims (ID, e-mail, manager) go into a temporary
 //! table (PostgreSQL's `COPY`, or batched inserts in SQLite's process), the database
 //! finds every clash with stored records in three joins, and only a file without any
-//! is written: the records as every write stores them (`EmployeeRow`), then their
-//! audit entries in one statement, in one transaction. The unique indexes stay the
-//! last word: a record added meanwhile fails the write as a whole.
+//! is written, in one transaction: a batch of records as every write stores them
+//! (`EmployeeRow`), then their audit entries with the ids the records were given. The
+//! unique indexes stay the last word: a record added meanwhile fails the write as a
+//! whole.
 //!
 //! On PostgreSQL a file expected to go in whole is first tried the short way: the
 //! records are copied straight into their table as the file is read, in one
@@ -13,29 +14,30 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Nullable, Text};
+use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
 use diesel::{PgConnection, SqliteConnection};
 
-use super::audit::{self, diff};
+use super::audit::{self, NewAuditEvent, diff};
 use super::connection::DbConnection;
 use super::employees::{EmployeeRow, audited_fields};
-use super::schema::{employees, import_rows};
+use super::schema::{audit_events, employees, import_rows};
 use super::{Rule, StoreError};
 use crate::domain::{Employee, Field};
 
-/// Rows per SQLite insert: 11 columns each stay under its 32,766 bound parameters.
-const SQLITE_BATCH: usize = 2_000;
+/// Rows per write: in SQLite, 11 columns each stay under its 32,766 bound parameters.
+const WRITE_BATCH: usize = 2_000;
 
 const CREATE_POSTGRES: &str = "CREATE TEMP TABLE import_rows (
-    line BIGINT NOT NULL, employee_id TEXT NOT NULL, email TEXT NOT NULL, manager_id TEXT,
-    changes TEXT NOT NULL) ON COMMIT DROP";
+    line BIGINT NOT NULL, employee_id TEXT NOT NULL, email TEXT NOT NULL, manager_id TEXT)
+    ON COMMIT DROP";
 
 /// SQLite has no ON COMMIT DROP (the table is dropped before the commit), and plans
 /// its joins by index, so the rows' own lookups get one.
 const CREATE_SQLITE: &str = "CREATE TEMP TABLE import_rows (
     line INTEGER NOT NULL, employee_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
-    manager_id TEXT, changes TEXT NOT NULL)";
+    manager_id TEXT)";
 
 /// Each row's clashes with stored records, and managers found neither in the store
 /// nor among the rows.
@@ -52,14 +54,6 @@ const FIND_CLASHES: &str = "
        AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.employee_id = i.manager_id)
        AND NOT EXISTS (SELECT 1 FROM import_rows j WHERE j.employee_id = i.manager_id)
     ORDER BY line";
-
-/// The imported records' audit entries, once the records are written: each staged
-/// row's changes, with the id its record was given.
-const INSERT_AUDIT: &str = "
-    INSERT INTO audit_events (actor, action, subject_kind, record_id, subject, changes)
-    SELECT $1, 'create', 'employee', e.id, e.employee_id, i.changes
-      FROM import_rows i JOIN employees e ON e.employee_id = i.employee_id
-     ORDER BY i.line";
 
 /// A valid row on its way to the store: its line, the record, and its audit entry,
 /// encoded where the file is read, so that the store's connection only copies.
@@ -121,23 +115,15 @@ fn copy_postgres(
     actor: &str,
 ) -> Result<ShortWay, StoreError> {
     let copied = pg.transaction(|pg| {
-        diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
         for batch in batches {
             match batch {
                 ImportBatch::Rows(rows) => {
                     let start = received.len();
                     received.extend(rows);
-                    stage_postgres(pg, &received[start..])?;
-                    copy_records(pg, &received[start..])?;
+                    copy_records(pg, &received[start..], actor)?;
                 }
                 ImportBatch::Refused => return Err(Stop::Refused),
-                ImportBatch::Complete => {
-                    diesel::sql_query("ANALYZE import_rows").execute(pg)?;
-                    diesel::sql_query(INSERT_AUDIT)
-                        .bind::<Text, _>(actor)
-                        .execute(pg)?;
-                    return Ok(());
-                }
+                ImportBatch::Complete => return Ok(()),
             }
         }
         Err(Stop::Refused)
@@ -150,10 +136,54 @@ fn copy_postgres(
     }
 }
 
-fn copy_records(pg: &mut PgConnection, rows: &[ImportRecord]) -> Result<(), DieselError> {
-    diesel::copy_from(employees::table)
-        .from_insertable(rows.iter().map(|record| &record.row).collect::<Vec<_>>())
-        .execute(pg)?;
+/// The ids the batch's records were given, by employee ID: their audit entries name
+/// them. A macro, as each backend runs it on its own connection type.
+macro_rules! ids_of {
+    ($conn:expr, $batch:expr) => {
+        employees::table
+            .filter(
+                employees::employee_id.eq_any($batch.iter().map(|r| r.row.employee_id.as_str())),
+            )
+            .select((employees::employee_id, employees::id))
+            .load::<(String, i64)>($conn)?
+            .into_iter()
+            .collect::<HashMap<String, i64>>()
+    };
+}
+
+fn audit_events<'a>(
+    batch: &'a [ImportRecord],
+    ids: &HashMap<String, i64>,
+    actor: &'a str,
+) -> Vec<NewAuditEvent<'a>> {
+    batch
+        .iter()
+        .filter_map(|record| {
+            let id = *ids.get(&record.row.employee_id)?;
+            Some(NewAuditEvent::created(
+                actor,
+                id,
+                &record.row.employee_id,
+                &record.changes,
+            ))
+        })
+        .collect()
+}
+
+fn copy_records(
+    pg: &mut PgConnection,
+    rows: &[ImportRecord],
+    actor: &str,
+) -> Result<(), DieselError> {
+    for batch in rows.chunks(WRITE_BATCH) {
+        diesel::copy_from(employees::table)
+            .from_insertable(batch.iter().map(|record| &record.row).collect::<Vec<_>>())
+            .execute(pg)?;
+        let ids = ids_of!(pg, batch);
+        diesel::copy_from(audit_events::table)
+            .from_insertable(audit_events(batch, &ids, actor))
+            .execute(pg)?;
+    }
     Ok(())
 }
 
@@ -183,7 +213,7 @@ struct ClashRow {
     holder: Option<String>,
 }
 
-/// A row's claims and audit entry, staged for the check.
+/// A row's claims, staged for the check.
 #[derive(Insertable)]
 #[diesel(table_name = import_rows, treat_none_as_default_value = false)]
 struct StagedRow<'a> {
@@ -191,30 +221,25 @@ struct StagedRow<'a> {
     employee_id: &'a str,
     email: &'a str,
     manager_id: Option<&'a str>,
-    changes: &'a str,
 }
 
 impl<'a> StagedRow<'a> {
-    fn of(ImportRecord { line, row, changes }: &'a ImportRecord) -> Self {
+    fn of(ImportRecord { line, row, .. }: &'a ImportRecord) -> Self {
         Self {
             line: *line as i64,
             employee_id: &row.employee_id,
             email: &row.email,
             manager_id: row.manager_id.as_deref(),
-            changes,
         }
     }
 }
 
 /// The same steps on either backend's own connection (each fills the table its way).
 macro_rules! check_then_write {
-    ($conn:expr, $actor:expr, $write:expr, $write_records:expr) => {{
+    ($conn:expr, $write:expr, $write_records:expr) => {{
         let clashes = diesel::sql_query(FIND_CLASHES).load::<ClashRow>($conn)?;
         if clashes.is_empty() && $write {
             $write_records?;
-            diesel::sql_query(INSERT_AUDIT)
-                .bind::<Text, _>($actor)
-                .execute($conn)?;
         }
         clashes
     }};
@@ -281,28 +306,36 @@ fn import_postgres(pg: &mut PgConnection, job: &Job) -> Result<Vec<ClashRow>, St
     stage_postgres(pg, rows)?;
     // Without statistics the planner would take the table for empty.
     diesel::sql_query("ANALYZE import_rows").execute(pg)?;
-    Ok(check_then_write!(pg, actor, write, copy_records(pg, rows)))
+    Ok(check_then_write!(pg, write, copy_records(pg, rows, actor)))
 }
 
 fn import_sqlite(sqlite: &mut SqliteConnection, job: &Job) -> Result<Vec<ClashRow>, StoreError> {
     let Job { rows, actor, write } = *job;
     diesel::sql_query(CREATE_SQLITE).execute(sqlite)?;
-    for batch in rows.chunks(SQLITE_BATCH) {
+    for batch in rows.chunks(WRITE_BATCH) {
         let staged: Vec<StagedRow> = batch.iter().map(StagedRow::of).collect();
         diesel::insert_into(import_rows::table)
             .values(&staged)
             .execute(sqlite)?;
     }
-    let clashes = check_then_write!(sqlite, actor, write, insert_records(sqlite, rows));
+    let clashes = check_then_write!(sqlite, write, insert_records(sqlite, rows, actor));
     diesel::sql_query("DROP TABLE temp.import_rows").execute(sqlite)?;
     Ok(clashes)
 }
 
-fn insert_records(sqlite: &mut SqliteConnection, rows: &[ImportRecord]) -> Result<(), DieselError> {
-    for batch in rows.chunks(SQLITE_BATCH) {
+fn insert_records(
+    sqlite: &mut SqliteConnection,
+    rows: &[ImportRecord],
+    actor: &str,
+) -> Result<(), DieselError> {
+    for batch in rows.chunks(WRITE_BATCH) {
         let records: Vec<&EmployeeRow> = batch.iter().map(|record| &record.row).collect();
         diesel::insert_into(employees::table)
             .values(records)
+            .execute(sqlite)?;
+        let ids = ids_of!(sqlite, batch);
+        diesel::insert_into(audit_events::table)
+            .values(audit_events(batch, &ids, actor))
             .execute(sqlite)?;
     }
     Ok(())

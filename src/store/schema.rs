@@ -30,14 +30,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The claims of a transaction's rows being imported, and their audit entries: a
-    /// temporary table (see `store::import`).
+    /// The claims of a transaction's rows being imported: a temporary table (see
+    /// `store::import`).
     import_rows (line) {
         line -> BigInt,
         employee_id -> Text,
         email -> Text,
         manager_id -> Nullable<Text>,
-        changes -> Text,
     }
 }
 
