@@ -45,15 +45,10 @@ impl MemoryIndex {
 
 impl IndexBackend for MemoryIndex {
     async fn reserve(&self, request: Reserve<'_>) -> Result<Vec<Option<String>>, IndexError> {
-        let Reserve {
-            keys,
-            token,
-            ttl,
-            owner,
-        } = request;
         let now = Instant::now();
         let mut slots = self.slots();
-        let holders: Vec<Option<String>> = keys
+        let holders: Vec<Option<String>> = request
+            .keys
             .iter()
             .map(|key| {
                 slots
@@ -65,13 +60,13 @@ impl IndexBackend for MemoryIndex {
         let taken_by_others = holders
             .iter()
             .flatten()
-            .any(|holder| Some(holder.as_str()) != owner);
+            .any(|holder| Some(holder.as_str()) != request.owner);
         if !taken_by_others {
-            for (key, holder) in keys.iter().zip(&holders) {
+            for (key, holder) in request.keys.iter().zip(&holders) {
                 if holder.is_none() {
                     let slot = Slot {
-                        value: token.into(),
-                        expires_at: Some(now + ttl),
+                        value: request.token.into(),
+                        expires_at: Some(now + request.ttl),
                     };
                     slots.insert((*key).into(), slot);
                 }
@@ -81,19 +76,14 @@ impl IndexBackend for MemoryIndex {
     }
 
     async fn confirm(&self, request: Confirm<'_>) -> Result<(), IndexError> {
-        let Confirm {
-            keys,
-            expected,
-            value,
-        } = request;
         let now = Instant::now();
         let mut slots = self.slots();
-        for key in keys {
+        for key in request.keys {
             let ours_or_free = slots
                 .get(*key)
-                .is_none_or(|slot| expected.contains(&&*slot.value) || !slot.is_live(now));
+                .is_none_or(|slot| request.expected.contains(&&*slot.value) || !slot.is_live(now));
             if ours_or_free {
-                slots.insert((*key).into(), Slot::permanent(value));
+                slots.insert((*key).into(), Slot::permanent(request.value));
             }
         }
         Ok(())

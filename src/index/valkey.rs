@@ -160,21 +160,15 @@ impl ValkeyIndex {
 
 impl IndexBackend for ValkeyIndex {
     async fn reserve(&self, request: Reserve<'_>) -> Result<Vec<Option<String>>, IndexError> {
-        let Reserve {
-            keys,
-            token,
-            ttl,
-            owner,
-        } = request;
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let ttl_ms = u64::try_from(request.ttl.as_millis()).unwrap_or(u64::MAX);
         let mut invocation = self.reserve_script.prepare_invoke();
-        for key in keys {
+        for key in request.keys {
             invocation.key(*key);
         }
         invocation
-            .arg(token)
+            .arg(request.token)
             .arg(ttl_ms)
-            .arg(owner.unwrap_or_default());
+            .arg(request.owner.unwrap_or_default());
         let mut connection = self.connection().await?;
         invocation
             .invoke_async(&mut connection)
@@ -183,16 +177,11 @@ impl IndexBackend for ValkeyIndex {
     }
 
     async fn confirm(&self, request: Confirm<'_>) -> Result<(), IndexError> {
-        let Confirm {
-            keys,
-            expected,
-            value,
-        } = request;
-        let mut pipeline = redis::pipe();
-        for key in keys {
+        let (value, mut pipeline) = (request.value, redis::pipe());
+        for key in request.keys {
             // IFEQ: only our own reservation becomes the record (SET without PX also
             // drops the expiry); NX: if the reservation expired or was flushed meanwhile.
-            for previous in expected {
+            for previous in request.expected {
                 pipeline
                     .cmd("SET")
                     .arg(*key)

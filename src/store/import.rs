@@ -136,14 +136,15 @@ fn copy_postgres(
     }
 }
 
-/// The ids the batch's records were given, by employee ID: their audit entries name
-/// them. A macro, as each backend runs it on its own connection type.
-macro_rules! ids_of {
-    ($conn:expr, $batch:expr) => {
+/// The ids of the records written since `$floor` was taken, by employee ID: their
+/// audit entries name them. A range of the primary key, not a lookup of each ID (which
+/// PostgreSQL answers with a scan of the whole table). Records another connection wrote
+/// meanwhile come too, and are left out by their IDs. A macro, as each backend runs it
+/// on its own connection type.
+macro_rules! ids_after {
+    ($conn:expr, $floor:expr) => {
         employees::table
-            .filter(
-                employees::employee_id.eq_any($batch.iter().map(|r| r.row.employee_id.as_str())),
-            )
+            .filter(employees::id.gt($floor))
             .select((employees::employee_id, employees::id))
             .load::<(String, i64)>($conn)?
             .into_iter()
@@ -176,10 +177,14 @@ fn copy_records(
     actor: &str,
 ) -> Result<(), DieselError> {
     for batch in rows.chunks(WRITE_BATCH) {
+        // Every record copied next takes a later value of the sequence than this.
+        let floor = diesel::sql_query("SELECT nextval('employees_id_seq') AS id")
+            .get_result::<TakenId>(pg)?
+            .id;
         diesel::copy_from(employees::table)
             .from_insertable(batch.iter().map(|record| &record.row).collect::<Vec<_>>())
             .execute(pg)?;
-        let ids = ids_of!(pg, batch);
+        let ids = ids_after!(pg, floor);
         diesel::copy_from(audit_events::table)
             .from_insertable(audit_events(batch, &ids, actor))
             .execute(pg)?;
@@ -201,6 +206,12 @@ pub struct ImportClash {
     pub line: u64,
     pub field: Field,
     pub value: String,
+}
+
+#[derive(QueryableByName)]
+struct TakenId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
 }
 
 #[derive(QueryableByName)]
@@ -329,11 +340,15 @@ fn insert_records(
     actor: &str,
 ) -> Result<(), DieselError> {
     for batch in rows.chunks(WRITE_BATCH) {
+        // The transaction is immediate: no other writer adds records meanwhile.
+        let floor: Option<i64> = employees::table
+            .select(diesel::dsl::max(employees::id))
+            .first(sqlite)?;
         let records: Vec<&EmployeeRow> = batch.iter().map(|record| &record.row).collect();
         diesel::insert_into(employees::table)
             .values(records)
             .execute(sqlite)?;
-        let ids = ids_of!(sqlite, batch);
+        let ids = ids_after!(sqlite, floor.unwrap_or_default());
         diesel::insert_into(audit_events::table)
             .values(audit_events(batch, &ids, actor))
             .execute(sqlite)?;
