@@ -48,8 +48,8 @@ class Session:
         return response.status, text
 
     def sign_in(self, user, password):
-        # Right after a container restarts, Podman's DNS can fail the proxy for a
-        # moment (nginx answers 502): try again, within a deadline.
+        # Right after a restart Roster may answer 503 until its pool has reconnected:
+        # try again, within a deadline.
         deadline = time.monotonic() + 30
         while True:
             self.request("GET", "/login")
