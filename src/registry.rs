@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::auth::CurrentUser;
-use crate::domain::{Employee, EmployeeId, Field, FieldErrors, WorkEmail};
+use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, FieldErrors, WorkEmail};
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
 use crate::store::{Store, StoreError};
 
@@ -23,8 +23,9 @@ use crate::store::{Store, StoreError};
 /// web layer decides the wording and the status.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("the {} is already taken", .0.field.name())]
-    Duplicate(Clash),
+    /// Each taken value, in the form's order; never empty.
+    #[error("the {} is already taken", .0[0].field.name())]
+    Duplicate(Vec<Clash>),
     #[error("invalid fields: {0}")]
     Invalid(FieldErrors),
     #[error("the {} refers to nothing", .0.name())]
@@ -39,7 +40,9 @@ pub enum WriteError {
 impl From<StoreError> for WriteError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict { field, holder } => Self::Duplicate(Clash { field, holder }),
+            StoreError::Conflict { field, holder } => {
+                Self::Duplicate(vec![Clash { field, holder }])
+            }
             StoreError::MissingReference(field) => Self::MissingReference(field),
             other => Self::Store(other),
         }
@@ -145,6 +148,86 @@ impl Registry {
         })
         .await
     }
+}
+
+/// What else is wrong with a refused submission, found in the store.
+#[derive(Debug, Default)]
+pub struct OtherProblems {
+    /// Stored records holding its ID or e-mail, in the form's order.
+    pub clashes: Vec<Clash>,
+    pub unknown_manager: bool,
+}
+
+impl Registry {
+    /// Every problem of a refused submission beside the one it was refused for: which
+    /// stored records hold its ID or e-mail and whether its manager exists, so that one
+    /// answer names them all. One store query at most, and none when there is nothing
+    /// left to ask: an index clash already names both keys' holders, so a duplicate
+    /// naming no manager stays as cheap as it was. `owner` is the record being edited.
+    pub async fn other_problems(
+        &self,
+        form: &EmployeeForm,
+        owner: Option<&EmployeeId>,
+        refusal: &WriteError,
+    ) -> Result<OtherProblems, StoreError> {
+        let (id, email) = match refusal {
+            WriteError::Invalid(errors) => (
+                parsed_if_valid(errors, Field::EmployeeId, || {
+                    EmployeeId::parse(&form.employee_id)
+                }),
+                parsed_if_valid(errors, Field::Email, || WorkEmail::parse(&form.email)),
+            ),
+            _ => (None, None),
+        };
+        let manager = match refusal {
+            WriteError::Invalid(errors) if errors.get(Field::ManagerId).is_some() => None,
+            WriteError::Invalid(_) | WriteError::Duplicate(_)
+                if !form.manager_id.trim().is_empty() =>
+            {
+                EmployeeId::parse(&form.manager_id).ok()
+            }
+            _ => None,
+        };
+        if id.is_none() && email.is_none() && manager.is_none() {
+            return Ok(OtherProblems::default());
+        }
+        let ids = id.iter().chain(manager.iter()).cloned().collect();
+        let holders = self.store.holders(ids, email.clone()).await?;
+        let mut problems = OtherProblems {
+            unknown_manager: manager
+                .as_ref()
+                .is_some_and(|manager| !holders.iter().any(|(held, _)| held == manager)),
+            ..OtherProblems::default()
+        };
+        for (holder, held_email) in holders {
+            if owner == Some(&holder) {
+                continue;
+            }
+            if id.as_ref() == Some(&holder) {
+                problems.clashes.push(Clash {
+                    field: Field::EmployeeId,
+                    holder: Some(holder.clone()),
+                });
+            }
+            if email.as_ref() == Some(&held_email) {
+                problems.clashes.push(Clash {
+                    field: Field::Email,
+                    holder: Some(holder),
+                });
+            }
+        }
+        problems.clashes.sort_by_key(|clash| clash.field);
+        Ok(problems)
+    }
+}
+
+/// A field's value, parsed, when the form's rules found nothing wrong with it.
+fn parsed_if_valid<T>(
+    errors: &FieldErrors,
+    field: Field,
+    parse: impl FnOnce() -> Result<T, String>,
+) -> Option<T> {
+    errors.get(field).is_none().then(parse).and_then(Result::ok)
 }
 
 /// The index rebuilds itself from the stored records, read here so that neither the

@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, Month, OffsetDateTime, macros::format_description};
 
 use super::{EmployeeId, Field, FieldErrors, PersonName, WorkEmail};
 
@@ -70,7 +70,13 @@ impl EmploymentStatus {
 pub struct OptionalText(Option<String>);
 
 impl OptionalText {
-    fn parse(raw: &str, max_len: usize, allowed: impl Fn(char) -> bool) -> Result<Self, String> {
+    /// `rule` says in plain words which characters `allowed` lets through.
+    fn parse(
+        raw: &str,
+        max_len: usize,
+        allowed: impl Fn(char) -> bool,
+        rule: &str,
+    ) -> Result<Self, String> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Ok(Self(None));
@@ -78,8 +84,8 @@ impl OptionalText {
         if trimmed.chars().count() > max_len {
             return Err(format!("Use at most {max_len} characters."));
         }
-        if let Some(bad) = trimmed.chars().find(|c| !allowed(*c)) {
-            return Err(format!("{bad:?} is not allowed here."));
+        if !trimmed.chars().all(allowed) {
+            return Err(rule.to_owned());
         }
         Ok(Self(Some(trimmed.to_owned())))
     }
@@ -123,8 +129,8 @@ impl Employee {
 }
 
 impl EmployeeForm {
-    /// Each field with its text, in the form's order: what the audit trail records and
-    /// a CSV file holds.
+    /// Each field with its text, in a file's column order: what the audit trail records
+    /// and a CSV file holds.
     pub fn into_fields(self) -> [(Field, String); Field::ALL.len()] {
         [
             (Field::EmployeeId, self.employee_id),
@@ -211,7 +217,12 @@ impl TryFrom<&EmployeeForm> for Employee {
         );
         let job_title = errors.check(
             Field::JobTitle,
-            OptionalText::parse(&form.job_title, 100, |c| !c.is_control()),
+            OptionalText::parse(
+                &form.job_title,
+                100,
+                |c| !c.is_control(),
+                "Use one line of text, without tabs.",
+            ),
         );
         let manager_id = errors.check(Field::ManagerId, parse_manager_id(&form.manager_id));
         let status = errors.check(Field::Status, EmploymentStatus::parse(&form.status));
@@ -264,9 +275,35 @@ fn check_across_fields(
     }
 }
 
+/// A `YYYY-MM-DD` date. A date of the right shape that does not exist is told apart
+/// from text that is no date at all, so that the message says what to change.
 fn parse_date(raw: &str) -> Result<Date, String> {
-    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
-        .map_err(|_| "Enter a date as YYYY-MM-DD, for example 2024-03-01.".to_owned())
+    let text = raw.trim();
+    if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        return Ok(date);
+    }
+    let shape = "Enter a date as YYYY-MM-DD, for example 2024-03-01.";
+    let parts: Vec<&str> = text.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return Err(shape.into());
+    };
+    let number = |part: &str, digits| {
+        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u16>().ok())
+            .flatten()
+    };
+    let (Some(year), Some(month), Some(day)) = (number(year, 4), number(month, 2), number(day, 2))
+    else {
+        return Err(shape.into());
+    };
+    let Ok(month) = Month::try_from(u8::try_from(month).unwrap_or(0)) else {
+        return Err(format!("There is no month {month:02}: use 01 to 12."));
+    };
+    let year = i32::from(year);
+    if day == 0 {
+        return Err("There is no day 00: days start at 01.".into());
+    }
+    Err(format!("{month} {year} has {} days.", month.length(year)))
 }
 
 fn earliest_date() -> Date {
@@ -298,10 +335,16 @@ fn parse_date_of_birth(raw: &str, today: Date) -> Result<Option<Date>, String> {
     Ok(Some(date))
 }
 
+/// What a phone number may hold, as the form's hint says it.
+const PHONE_RULE: &str = "Use digits, spaces, +, - and brackets, for example +44 20 7946 0018.";
+
 fn parse_phone(raw: &str) -> Result<OptionalText, String> {
-    let phone = OptionalText::parse(raw, 32, |c| {
-        c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/')
-    })?;
+    let phone = OptionalText::parse(
+        raw,
+        32,
+        |c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/'),
+        PHONE_RULE,
+    )?;
     if phone
         .0
         .as_deref()
@@ -372,6 +415,36 @@ mod tests {
         let errors = Employee::try_from(&form).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(field, _)| field).collect();
         assert_eq!(fields.len(), 11, "{errors}");
+    }
+
+    #[test]
+    fn a_date_that_does_not_exist_is_named_plainly() {
+        for (typed, said) in [
+            ("2024-02-30", "February 2024 has 29 days."),
+            ("2023-02-29", "February 2023 has 28 days."),
+            ("2024-04-31", "April 2024 has 30 days."),
+            ("2024-13-01", "There is no month 13: use 01 to 12."),
+            ("2024-01-00", "There is no day 00: days start at 01."),
+            (
+                "01/03/2024",
+                "Enter a date as YYYY-MM-DD, for example 2024-03-01.",
+            ),
+            (
+                "2024-3-1",
+                "Enter a date as YYYY-MM-DD, for example 2024-03-01.",
+            ),
+        ] {
+            assert_eq!(parse_date(typed).unwrap_err(), said, "{typed}");
+        }
+        assert_eq!(
+            parse_date(" 2024-02-29 ").unwrap().to_string(),
+            "2024-02-29"
+        );
+    }
+
+    #[test]
+    fn a_phone_with_letters_is_told_what_to_use() {
+        assert_eq!(parse_phone("call me").unwrap_err(), PHONE_RULE);
     }
 
     #[test]

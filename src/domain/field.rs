@@ -1,24 +1,25 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The employee form's fields, named as in CONTRACT.md.
+/// The employee form's fields, named as in CONTRACT.md, declared in the order the form
+/// shows them: problems are listed (and compared) in that order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     EmployeeId,
     FirstName,
     LastName,
     Email,
-    HireDate,
     Phone,
     DateOfBirth,
-    DepartmentId,
+    HireDate,
     JobTitle,
+    DepartmentId,
     ManagerId,
     Status,
 }
 
 impl Field {
-    /// Every field, in the form's order.
+    /// Every field, in the order of a file's columns: the five required ones first.
     pub const ALL: [Field; 11] = [
         Field::EmployeeId,
         Field::FirstName,

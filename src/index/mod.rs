@@ -189,12 +189,18 @@ mod tests {
         let (index, id, email) = index_holding("E-1", "a@x.io").await;
 
         let (_, other_email) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&id, &other_email, None).await.err().unwrap();
+        let clashes = index.reserve(&id, &other_email, None).await.err().unwrap();
+        let [clash] = clashes.as_slice() else {
+            panic!("one clash: {clashes:?}")
+        };
         assert_eq!(clash.field, Field::EmployeeId);
         assert_eq!(clash.holder, Some(id.clone()));
 
         let (other_id, _) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&other_id, &email, None).await.err().unwrap();
+        let clashes = index.reserve(&other_id, &email, None).await.err().unwrap();
+        let [clash] = clashes.as_slice() else {
+            panic!("one clash: {clashes:?}")
+        };
         assert_eq!(clash.field, Field::Email);
         assert_eq!(clash.holder, Some(id));
     }
@@ -204,8 +210,11 @@ mod tests {
         let index = ready_memory_index();
         let (id, email) = claims("E-1", "a@x.io");
         let _pending = index.reserve(&id, &email, None).await.unwrap();
-        let clash = index.reserve(&id, &email, None).await.err().unwrap();
-        assert_eq!(clash.holder, None);
+        let clashes = index.reserve(&id, &email, None).await.err().unwrap();
+        assert!(
+            clashes.iter().all(|clash| clash.holder.is_none()),
+            "{clashes:?}"
+        );
     }
 
     #[tokio::test]
@@ -243,8 +252,8 @@ mod tests {
 
         assert!(index.reserve(&gone, &gone_email, None).await.is_ok());
         let (kept, kept_email) = claims("E-2", "b@x.io");
-        let clash = index.reserve(&kept, &kept_email, None).await.err().unwrap();
-        assert_eq!(clash.holder, Some(kept));
+        let clashes = index.reserve(&kept, &kept_email, None).await.err().unwrap();
+        assert_eq!(clashes[0].holder, Some(kept));
     }
 
     #[tokio::test]
@@ -265,7 +274,8 @@ mod tests {
             .reserve(&new_id, &old_email, None)
             .await
             .err()
-            .unwrap();
+            .unwrap()
+            .remove(0);
         assert_eq!(clash.holder, Some(new_id.clone()));
         let (_, other_email) = claims("XX", "z@x.io");
         let freed = index.reserve(&old_id, &other_email, None).await;
@@ -274,7 +284,8 @@ mod tests {
             .reserve(&claims("E-9", "q@x.io").0, &old_email, None)
             .await
             .err()
-            .unwrap();
+            .unwrap()
+            .remove(0);
         assert_eq!(
             clash.holder,
             Some(new_id),

@@ -56,7 +56,7 @@ pub struct Reservation {
 }
 
 impl DuplicateIndex {
-    /// Claims the record's employee ID and e-mail, or names the clash. Rejects only on
+    /// Claims the record's employee ID and e-mail, or names every clash. Rejects only on
     /// a ready index; otherwise the database decides. `owner` is the record being
     /// edited, if any: what it already holds is no clash.
     pub async fn reserve(
@@ -64,7 +64,7 @@ impl DuplicateIndex {
         id: &EmployeeId,
         email: &WorkEmail,
         owner: Option<&EmployeeId>,
-    ) -> Result<Reservation, Clash> {
+    ) -> Result<Reservation, Vec<Clash>> {
         let claims = Claims::of(id.as_str(), email.as_str());
         let skipped = |claims| Reservation {
             claims,
@@ -89,27 +89,26 @@ impl DuplicateIndex {
         let Some(holders) = reserved else {
             return Ok(skipped(claims));
         };
-        let clash = Claims::FIELDS
+        let clashes: Vec<Clash> = Claims::FIELDS
             .into_iter()
             .zip(holders)
-            .find_map(|(field, holder)| {
+            .filter_map(|(field, holder)| {
                 holder
                     .filter(|holder| Some(holder.as_str()) != owner)
-                    .map(|holder| (field, holder))
-            });
-        match clash {
-            None => Ok(Reservation {
+                    .map(|holder| Clash {
+                        field,
+                        holder: EmployeeId::parse(&holder).ok(),
+                    })
+            })
+            .collect();
+        if clashes.is_empty() {
+            return Ok(Reservation {
                 claims,
                 token: Some(token),
-            }),
-            Some((field, holder)) => {
-                self.rejections.fetch_add(1, Ordering::Relaxed);
-                Err(Clash {
-                    field,
-                    holder: EmployeeId::parse(&holder).ok(),
-                })
-            }
+            });
         }
+        self.rejections.fetch_add(1, Ordering::Relaxed);
+        Err(clashes)
     }
 
     /// After the commit: the keys now name the record, without expiry. `previous` is

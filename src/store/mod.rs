@@ -26,7 +26,7 @@ pub use import::{ImportBatch, ImportClash, ImportRecord};
 pub use users::UserRecord;
 
 use crate::config::{DatabaseUrl, Purpose};
-use crate::domain::{Employee, EmployeeId, Role, Username};
+use crate::domain::{Employee, EmployeeId, Role, Username, WorkEmail};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
@@ -239,6 +239,16 @@ impl Store {
 
     pub async fn find_employee(&self, id: EmployeeId) -> Result<EmployeeRecord, StoreError> {
         self.run(move |conn| employees::find(conn, &id)).await
+    }
+
+    /// Who holds these IDs or this e-mail (see `employees::holders`).
+    pub async fn holders(
+        &self,
+        ids: Vec<EmployeeId>,
+        email: Option<WorkEmail>,
+    ) -> Result<Vec<(EmployeeId, WorkEmail)>, StoreError> {
+        self.run(move |conn| employees::holders(conn, &ids, email.as_ref()))
+            .await
     }
 
     pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {

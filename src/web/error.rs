@@ -265,7 +265,7 @@ mod tests {
             (WebError::Forbidden("x"), 403),
             (WebError::from(StoreError::NotFound), 404),
             (WebError::from(WriteError::Store(StoreError::NotFound)), 404),
-            (WebError::from(WriteError::Duplicate(duplicate)), 409),
+            (WebError::from(WriteError::Duplicate(vec![duplicate])), 409),
             (WebError::from(StoreError::StaleVersion), 409),
             (WebError::from(StoreError::StillManaging), 409),
             (WebError::from(StoreError::UsernameTaken), 409),

@@ -5,6 +5,9 @@ on_both_backends!(
     a_new_employee_is_stored_and_the_user_sees_a_flash,
     every_invalid_field_is_reported_at_once_and_values_are_kept,
     an_unknown_manager_is_reported_beside_its_field,
+    every_problem_comes_in_one_answer_in_the_forms_order,
+    a_taken_id_and_e_mail_are_both_named_with_an_unknown_manager,
+    a_date_that_does_not_exist_is_named_plainly,
     markup_in_text_fields_comes_back_escaped,
     simultaneous_creates_each_get_their_own_outcome_and_audit_entry,
 );
@@ -191,4 +194,101 @@ async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
         escaped.iter().any(|form| page.contains(form)),
         "the value is kept, escaped: {page}"
     );
+}
+
+/// The links of the error summary that lead to fields, in the page's order.
+fn summary_targets(page: &str) -> Vec<&str> {
+    let summary = &page[page
+        .find("class=\"error-summary\"")
+        .expect("an error summary")..];
+    let summary = &summary[..summary.find("</div>").unwrap()];
+    summary
+        .match_indices("href=\"#")
+        .map(|(at, _)| {
+            let name = &summary[at + 7..];
+            &name[..name.find('"').unwrap()]
+        })
+        .collect()
+}
+
+/// Field rules, taken values and an unknown manager, all in the first answer (a 422,
+/// as the fields are invalid), listed as the form orders its fields.
+async fn every_problem_comes_in_one_answer_in_the_forms_order(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    app.add_employee("E-1", "ann@example.com").await;
+    let mut form = employee_form("e-1", "ANN@example.com");
+    form.insert("first_name", String::new());
+    form.insert("phone", "call me".into());
+    form.insert("hire_date", String::new());
+    form.insert("manager_id", "NOBODY-1".into());
+
+    let response = app.post_employee(&form).await;
+
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        summary_targets(&page),
+        [
+            "employee_id",
+            "first_name",
+            "email",
+            "phone",
+            "hire_date",
+            "manager_id"
+        ],
+        "{page}"
+    );
+    assert!(page.contains("It belongs to employee E-1."), "{page}");
+    assert!(page.contains("href=\"/employees/E-1\""), "{page}");
+    assert!(page.contains("No employee has this ID."), "{page}");
+    assert!(
+        page.contains("Use digits, spaces, +, - and brackets"),
+        "{page}"
+    );
+    assert!(
+        page.contains("autofocus"),
+        "the summary takes the focus: {page}"
+    );
+    assert_eq!(app.database().employees_with_id("E-1"), 1);
+}
+
+/// Valid fields whose ID and e-mail are both taken, and an unknown manager: a 409
+/// naming both holders, and the manager beside its field.
+async fn a_taken_id_and_e_mail_are_both_named_with_an_unknown_manager(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    app.add_employee("E-1", "ann@example.com").await;
+    app.add_employee("E-2", "bob@example.com").await;
+    let mut form = employee_form("E-1", "bob@example.com");
+    form.insert("manager_id", "NOBODY-1".into());
+
+    let response = app.post_employee(&form).await;
+
+    assert_eq!(response.status().as_u16(), 409);
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        summary_targets(&page),
+        ["employee_id", "email", "manager_id"],
+        "{page}"
+    );
+    for holder in ["E-1", "E-2"] {
+        assert!(
+            page.contains(&format!("It belongs to employee {holder}.")),
+            "{holder}: {page}"
+        );
+    }
+    assert!(page.contains("id=\"manager_id-error\""), "{page}");
+}
+
+async fn a_date_that_does_not_exist_is_named_plainly(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    let mut form = employee_form("E-1", "ann@example.com");
+    form.insert("hire_date", "2024-02-30".into());
+
+    let response = app.post_employee(&form).await;
+
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("February 2024 has 29 days."), "{page}");
+    assert!(page.contains("type=\"date\""), "{page}");
+    assert_eq!(app.database().employees_with_id("E-1"), 0);
 }

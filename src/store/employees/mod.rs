@@ -140,6 +140,29 @@ pub(super) fn find(
         .ok_or(StoreError::NotFound)
 }
 
+/// The stored records holding any of these IDs or this e-mail, as (ID, e-mail): what a
+/// rejected form asks so that it names every taken value and unknown manager at once.
+pub(super) fn holders(
+    conn: &mut DbConnection,
+    ids: &[EmployeeId],
+    email: Option<&WorkEmail>,
+) -> Result<Vec<(EmployeeId, WorkEmail)>, StoreError> {
+    let ids: Vec<&str> = ids.iter().map(EmployeeId::as_str).collect();
+    let email = email.map(WorkEmail::as_str).unwrap_or_default();
+    let found: Vec<(String, String)> = employees::table
+        .filter(
+            employees::employee_id
+                .eq_any(ids)
+                .or(super::lower(employees::email).eq(email)),
+        )
+        .select((employees::employee_id, employees::email))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|(id, email)| (EmployeeId::from_stored(id), WorkEmail::from_stored(email)))
+        .collect())
+}
+
 /// Every record's id, newest first: the page map of the whole list.
 pub(super) fn ids_newest_first(conn: &mut DbConnection) -> Result<Vec<i64>, StoreError> {
     Ok(employees::table

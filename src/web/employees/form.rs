@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{employee_url, parse_version, path_id};
 use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors};
 use crate::index::Clash;
-use crate::registry::WriteError;
+use crate::registry::{OtherProblems, Registry, WriteError};
 use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
 use crate::web::session::Editor;
@@ -29,8 +29,9 @@ pub struct FormPage {
     layout: Layout,
     target: FormTarget,
     form: EmployeeForm,
+    /// Every problem, taken values and an unknown manager included, by field.
     errors: FieldErrors,
-    clash: Option<Clash>,
+    clashes: Vec<Clash>,
     stale: bool,
     departments: Arc<Vec<Department>>,
 }
@@ -42,7 +43,7 @@ impl FormPage {
             target,
             form,
             errors: FieldErrors::default(),
-            clash: None,
+            clashes: Vec::new(),
             stale: false,
             departments: state.departments.current(),
         }
@@ -87,12 +88,28 @@ impl FormPage {
             .map(|(_, message)| message)
     }
 
-    /// Name, label and message of each invalid field, for the summary.
-    fn field_errors(&self) -> Vec<(&'static str, &'static str, &str)> {
+    /// Name, label, message and (for a taken value) its holder of each problem, in the
+    /// form's order, for the summary.
+    fn problems(&self) -> Vec<(&'static str, &'static str, &str, Option<&EmployeeId>)> {
         self.errors
             .iter()
-            .map(|(field, message)| (field.name(), field.label(), message))
+            .map(|(field, message)| (field.name(), field.label(), message, self.holder(field)))
             .collect()
+    }
+
+    fn holder(&self, field: Field) -> Option<&EmployeeId> {
+        self.clashes
+            .iter()
+            .find(|clash| clash.field == field)
+            .and_then(|clash| clash.holder.as_ref())
+    }
+
+    /// The one taken value, when that is all that is wrong: the summary says so plainly.
+    fn only_clash(&self) -> Option<&Clash> {
+        match self.clashes.as_slice() {
+            [clash] if self.errors.iter().count() == 1 => Some(clash),
+            _ => None,
+        }
     }
 
     fn statuses(&self) -> [EmploymentStatus; 3] {
@@ -108,38 +125,63 @@ impl FormPage {
     }
 
     fn clash_label(&self) -> &'static str {
-        match self.clash.as_ref().map(|clash| clash.field) {
+        match self.only_clash().map(|clash| clash.field) {
             Some(Field::Email) => "e-mail address",
             _ => "employee ID",
         }
     }
 
-    /// The answer to a rejected write: the form again, as typed, with what went wrong.
-    fn rejected(mut self, error: WriteError) -> Result<HttpResponse, WebError> {
+    fn add_clashes(&mut self, clashes: Vec<Clash>) {
+        for clash in clashes {
+            let message = match &clash.holder {
+                Some(holder) => format!("It belongs to employee {holder}."),
+                None => "Another submission is adding a record with it right now.".to_owned(),
+            };
+            self.errors.add(clash.field, message);
+            self.clashes.push(clash);
+        }
+    }
+
+    /// The answer to a rejected write: the form again, as typed, with everything that
+    /// is wrong with it, not only what refused it. `owner` is the record being edited.
+    async fn rejected(
+        mut self,
+        registry: &Registry,
+        owner: Option<&EmployeeId>,
+        error: WriteError,
+    ) -> Result<HttpResponse, WebError> {
         let Some(refusal) = Refusal::of_write(&error) else {
             return Err(error.into());
         };
+        let others = registry
+            .other_problems(&self.form, owner, &error)
+            .await
+            .unwrap_or_else(|failure| {
+                log::warn!(
+                    "the other problems of a refused form could not be looked up: {failure}"
+                );
+                OtherProblems::default()
+            });
         match error {
-            WriteError::Duplicate(clash) => {
-                let message = match &clash.holder {
-                    Some(holder) => format!("Already used by employee {holder}."),
-                    None => "Being added by another submission right now.".to_owned(),
-                };
-                self.errors = FieldErrors::single(clash.field, message);
-                self.clash = Some(clash);
-            }
+            WriteError::Duplicate(clashes) => self.add_clashes(clashes),
             WriteError::Invalid(errors) => self.errors = errors,
-            WriteError::MissingReference(field) => {
-                let message = match field {
-                    Field::ManagerId => "No employee has this ID.",
-                    _ => "This department does not exist (any more).",
-                };
-                self.errors = FieldErrors::single(field, message);
-            }
+            WriteError::MissingReference(field) => self.errors.add(field, missing_reference(field)),
             WriteError::Store(StoreError::StaleVersion) => self.stale = true,
             other => return Err(other.into()),
         }
+        self.add_clashes(others.clashes);
+        if others.unknown_manager {
+            self.errors
+                .add(Field::ManagerId, missing_reference(Field::ManagerId));
+        }
         render_refused(&self, refusal)
+    }
+}
+
+fn missing_reference(field: Field) -> &'static str {
+    match field {
+        Field::ManagerId => "No employee has this ID.",
+        _ => "This department does not exist (any more).",
     }
 }
 
@@ -162,14 +204,18 @@ pub async fn create(
     let page = |form| FormPage::new(&state, layout, FormTarget::Create, form);
     let new = match Employee::try_from(&form) {
         Ok(new) => new,
-        Err(errors) => return page(form).rejected(WriteError::Invalid(errors)),
+        Err(errors) => {
+            return page(form)
+                .rejected(&state.registry, None, WriteError::Invalid(errors))
+                .await;
+        }
     };
     match state.registry.create(new, &user).await {
         Ok(id) => {
             FlashMessage::success(format!("Employee {id} was added.")).send();
             Ok(see_other(&employee_url(&id)))
         }
-        Err(error) => page(form).rejected(error),
+        Err(error) => page(form).rejected(&state.registry, None, error).await,
     }
 }
 
@@ -212,15 +258,24 @@ pub async fn update(
         version,
     };
     let page = |fields| FormPage::new(&state, layout, target, fields);
+    let owner = current.clone();
     let new = match Employee::try_from(&fields) {
         Ok(new) => new,
-        Err(errors) => return page(fields).rejected(WriteError::Invalid(errors)),
+        Err(errors) => {
+            return page(fields)
+                .rejected(&state.registry, Some(&owner), WriteError::Invalid(errors))
+                .await;
+        }
     };
     match state.registry.update(current, version, new, &user).await {
         Ok(id) => {
             FlashMessage::success(format!("Employee {id} was saved.")).send();
             Ok(see_other(&employee_url(&id)))
         }
-        Err(error) => page(fields).rejected(error),
+        Err(error) => {
+            page(fields)
+                .rejected(&state.registry, Some(&owner), error)
+                .await
+        }
     }
 }
