@@ -158,8 +158,14 @@ async fn a_managers_new_id_reaches_their_reports_with_a_new_version_and_an_audit
         1
     );
     let history = app.get_html("/employees/E-1/history").await;
-    assert!(history.contains("<td>manager_id</td>"), "{history}");
-    assert!(history.contains("<td>BOSS-1</td>") && history.contains("<td>BOSS-2</td>"));
+    assert!(
+        history.contains(r#"<td data-label="Field">manager_id</td>"#),
+        "{history}"
+    );
+    assert!(
+        history.contains(r#"<td data-label="Before">BOSS-1</td>"#)
+            && history.contains(r#"<td data-label="After">BOSS-2</td>"#)
+    );
     // A form opened before the rename can no longer put the old manager back.
     let stale = app
         .post_form("/employees/E-1", &edit_fields(&report, "1"))
