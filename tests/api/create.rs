@@ -8,6 +8,7 @@ on_both_backends!(
     every_problem_comes_in_one_answer_in_the_forms_order,
     a_taken_id_and_e_mail_are_both_named_with_an_unknown_manager,
     a_date_that_does_not_exist_is_named_plainly,
+    a_taken_e_mail_is_named_beside_an_invalid_id,
     markup_in_text_fields_comes_back_escaped,
     simultaneous_creates_each_get_their_own_outcome_and_audit_entry,
 );
@@ -137,17 +138,23 @@ async fn every_invalid_field_is_reported_at_once_and_values_are_kept(backend: Ba
     );
 }
 
-async fn an_unknown_manager_is_reported_beside_its_field(backend: Backend) {
-    let app = TestApp::on(backend).spawn().await;
-    let mut form = employee_form("E-1", "a@example.com");
-    form.insert("manager_id", "E-404".into());
+/// Posts a new E-1 whose `field` is `value`: it must be refused with 422 and leave
+/// nothing stored. Answers the page.
+async fn refused_with(app: &TestApp, field: &'static str, value: &str) -> String {
+    let mut form = employee_form("E-1", "ann@example.com");
+    form.insert(field, value.into());
 
     let response = app.post_employee(&form).await;
 
     assert_eq!(response.status().as_u16(), 422);
-    let page = response.text().await.unwrap();
-    assert!(page.contains("id=\"manager_id-error\""), "{page}");
     assert_eq!(app.database().employees_with_id("E-1"), 0);
+    response.text().await.unwrap()
+}
+
+async fn an_unknown_manager_is_reported_beside_its_field(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    let page = refused_with(&app, "manager_id", "E-404").await;
+    assert!(page.contains("id=\"manager_id-error\""), "{page}");
 }
 
 async fn markup_in_text_fields_comes_back_escaped(backend: Backend) {
@@ -279,16 +286,18 @@ async fn a_taken_id_and_e_mail_are_both_named_with_an_unknown_manager(backend: B
     assert!(page.contains("id=\"manager_id-error\""), "{page}");
 }
 
+/// The ID is too broken to look up; the e-mail's holder is still named in the same answer.
+async fn a_taken_e_mail_is_named_beside_an_invalid_id(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    app.add_employee("E-2", "ann@example.com").await;
+    let page = refused_with(&app, "employee_id", "E 1").await;
+    assert_eq!(summary_targets(&page), ["employee_id", "email"], "{page}");
+    assert!(page.contains("It belongs to employee E-2."), "{page}");
+}
+
 async fn a_date_that_does_not_exist_is_named_plainly(backend: Backend) {
     let app = TestApp::on(backend).spawn().await;
-    let mut form = employee_form("E-1", "ann@example.com");
-    form.insert("hire_date", "2024-02-30".into());
-
-    let response = app.post_employee(&form).await;
-
-    assert_eq!(response.status().as_u16(), 422);
-    let page = response.text().await.unwrap();
+    let page = refused_with(&app, "hire_date", "2024-02-30").await;
     assert!(page.contains("February 2024 has 29 days."), "{page}");
     assert!(page.contains("type=\"date\""), "{page}");
-    assert_eq!(app.database().employees_with_id("E-1"), 0);
 }

@@ -148,15 +148,14 @@ pub(super) fn holders(
     email: Option<&WorkEmail>,
 ) -> Result<Vec<(EmployeeId, WorkEmail)>, StoreError> {
     let ids: Vec<&str> = ids.iter().map(EmployeeId::as_str).collect();
-    let email = email.map(WorkEmail::as_str).unwrap_or_default();
-    let found: Vec<(String, String)> = employees::table
-        .filter(
-            employees::employee_id
-                .eq_any(ids)
-                .or(super::lower(employees::email).eq(email)),
-        )
+    let mut query = employees::table
         .select((employees::employee_id, employees::email))
-        .load(conn)?;
+        .filter(employees::employee_id.eq_any(ids))
+        .into_boxed();
+    if let Some(email) = email {
+        query = query.or_filter(super::lower(employees::email).eq(email.as_str()));
+    }
+    let found: Vec<(String, String)> = query.load(conn)?;
     Ok(found
         .into_iter()
         .map(|(id, email)| (EmployeeId::from_stored(id), WorkEmail::from_stored(email)))
