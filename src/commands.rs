@@ -12,7 +12,7 @@ use crate::config::{Purpose, Settings};
 use crate::domain::{NewPassword, Role, Username};
 use crate::startup::{Application, connect};
 use crate::store::StoreError;
-use crate::transfer::{self, Exporter};
+use crate::transfer::{self, Exporter, ImportOptions};
 
 /// Applies pending migrations, and says where.
 pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
@@ -21,16 +21,20 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn import(settings: Settings, file: PathBuf, dry_run: bool) -> anyhow::Result<ExitCode> {
+pub async fn import(
+    settings: Settings,
+    file: PathBuf,
+    options: ImportOptions,
+) -> anyhow::Result<ExitCode> {
     let csv = std::fs::read(&file).with_context(|| format!("failed to read {}", file.display()))?;
     // The servers' in-process indexes cannot be reached from here: until a server
     // restarts, a duplicate of an imported record is refused by the database, not them.
     let registry = connect(&settings, Purpose::Maintenance).await?.registry;
-    let report = transfer::import(&registry, csv, "roster import".to_owned(), dry_run).await?;
+    let report = transfer::import(&registry, csv, "roster import".to_owned(), options).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     report.write_to(&mut out)?;
     out.flush()?;
-    Ok(if report.rejected() == 0 {
+    Ok(if report.rejected() == 0 && report.held() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -148,5 +152,9 @@ pub async fn reindex(settings: Settings) -> anyhow::Result<()> {
     let registry = connect(&settings, Purpose::Maintenance).await?.registry;
     let count = registry.index.rebuild(&registry.store).await?;
     println!("duplicate index rebuilt from {count} records");
+    let keyed = registry.store.fill_likeness_keys().await?;
+    if keyed > 0 {
+        println!("likeness keys computed for {keyed} records written by other tools");
+    }
     Ok(())
 }

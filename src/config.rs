@@ -9,6 +9,7 @@
 //! | `ROSTER_BIND` | `--bind` | `127.0.0.1:8080` |
 //! | `ROSTER_SECRET_KEY` | `--secret-key` | SQLite: generated once beside the database |
 //! | `ROSTER_TRUSTED_PROXIES` | `--trusted-proxies` | none |
+//! | `ROSTER_PHONE_REGION` | `--phone-region` | unset: only `+` numbers compare |
 //! | `ROSTER_LOG_FORMAT` | `--log-format` | `text` |
 //! | `RUST_LOG` | — | `info` |
 
@@ -79,6 +80,12 @@ pub struct SettingsArgs {
     )]
     pub trusted_proxies: Vec<String>,
 
+    /// Region (ISO 3166 alpha-2, e.g. GB) of phone numbers written without a country
+    /// code, for finding the same phone written two ways; unset, only numbers written
+    /// with + and a country code are compared
+    #[arg(long, env = "ROSTER_PHONE_REGION", global = true)]
+    pub phone_region: Option<String>,
+
     /// `text`, or `json` for one JSON object per log line
     #[arg(
         long,
@@ -133,6 +140,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub login_lockout: std::time::Duration,
     pub trusted_proxies: TrustedProxies,
+    pub phone_region: Option<phonenumber::country::Id>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +183,8 @@ pub enum ConfigError {
         "ROSTER_TRUSTED_PROXIES entry {0:?} is neither an address nor a CIDR: use e.g. 10.0.0.5,172.16.0.0/12"
     )]
     BadTrustedProxy(String),
+    #[error("{0}")]
+    BadPhoneRegion(String),
     #[error("failed to read or create the secret key file {path}")]
     SecretKeyFile {
         path: PathBuf,
@@ -215,6 +225,10 @@ impl Settings {
             trusted_proxies: TrustedProxies::parse(
                 args.trusted_proxies.iter().map(String::as_str),
             )?,
+            phone_region: set(args.phone_region.as_ref())
+                .map(crate::domain::parse_phone_region)
+                .transpose()
+                .map_err(ConfigError::BadPhoneRegion)?,
         })
     }
 }
@@ -413,6 +427,7 @@ mod tests {
             secure_cookies: false,
             login_lockout_secs: 900,
             trusted_proxies: Vec::new(),
+            phone_region: None,
             log_format: LogFormat::Text,
         }
     }

@@ -28,7 +28,8 @@ enum Command {
     /// Rebuild the Valkey duplicate index from the database
     Reindex,
     /// Import employees from a CSV file: every row, or none if any is rejected.
-    /// Prints a line per row; exits with 1 if a row was rejected
+    /// Prints a line per row; exits with 1 if a row was rejected, or held back as a
+    /// likely duplicate
     Import {
         /// The CSV file. Its first line names the columns: employee_id, first_name,
         /// last_name, email, hire_date (required), phone, date_of_birth, department
@@ -37,6 +38,10 @@ enum Command {
         /// Check every row and print the report, but store nothing
         #[arg(long)]
         dry_run: bool,
+        /// Import rows that look like someone already on file or on another line (the
+        /// same name and date of birth, or the same phone) instead of holding the file back
+        #[arg(long)]
+        accept_likely: bool,
     },
     /// Write every employee as CSV, in the columns import reads
     Export {
@@ -102,7 +107,10 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         command => Settings::load(&cli.settings, purpose)
             .map_err(anyhow::Error::from)
-            .and_then(|settings| run(command, settings)),
+            .and_then(|settings| {
+                roster::domain::set_phone_region(settings.phone_region);
+                run(command, settings)
+            }),
     };
     match outcome {
         Ok(code) => code,
@@ -127,8 +135,16 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                     password_stdin,
                 },
         } => commands::add_user(settings, &username, &role, password_stdin)?,
-        Command::Import { file, dry_run } => {
-            return runtime.block_on(commands::import(settings, file, dry_run));
+        Command::Import {
+            file,
+            dry_run,
+            accept_likely,
+        } => {
+            let options = roster::transfer::ImportOptions {
+                dry_run,
+                accept_likely,
+            };
+            return runtime.block_on(commands::import(settings, file, options));
         }
         Command::Export { output } => runtime.block_on(commands::export(settings, output))?,
         Command::Health { .. } => unreachable!("answered before the settings are read"),

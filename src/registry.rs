@@ -10,14 +10,17 @@
 //! trip may leave it to expire, as a crash would.) A duplicate is turned away before
 //! that, without a task: the common rejection stays cheap.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::auth::CurrentUser;
-use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, FieldErrors, WorkEmail};
+use crate::domain::{
+    Employee, EmployeeForm, EmployeeId, Field, FieldErrors, Likeness, MatchReason, WorkEmail,
+};
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
-use crate::store::{Store, StoreError};
+use crate::store::{KeyedPeople, LikelyTwin, Store, StoreError};
 
 /// Why a write did not happen. Says what went wrong, not what to tell the user: the
 /// web layer decides the wording and the status.
@@ -26,6 +29,10 @@ pub enum WriteError {
     /// Each taken value, in the form's order; never empty.
     #[error("the {} is already taken", .0[0].field.name())]
     Duplicate(Vec<Clash>),
+    /// No exact clash, but stored records that look like the same person, some of
+    /// which nobody confirmed are someone else: every one of them; never empty.
+    #[error("{} stored records look like the same person", .0.len())]
+    Likely(Vec<LikelyMatch>),
     #[error("invalid fields: {0}")]
     Invalid(FieldErrors),
     #[error("the {} refers to nothing", .0.name())]
@@ -49,6 +56,70 @@ impl From<StoreError> for WriteError {
     }
 }
 
+/// A stored record that looks like the submitted person, and why.
+#[derive(Debug, Clone)]
+pub struct LikelyMatch {
+    pub employee_id: EmployeeId,
+    pub name: String,
+    pub reason: MatchReason,
+}
+
+/// What the likely check found for a submission.
+enum Likely {
+    /// A twin holds the submission's own ID or e-mail: the write itself refuses it, as
+    /// the exact duplicate it is.
+    Exact,
+    /// Twins, some of which nobody confirmed are other people: all of them.
+    Unconfirmed(Vec<LikelyMatch>),
+    /// None, or each confirmed: these confirmations are to be recorded.
+    Clear(Vec<EmployeeId>),
+}
+
+/// Sorts the stored twins of `new` (`owner` is the record being edited, returned
+/// among them) against what the person confirmed.
+fn judge(
+    new: &Employee,
+    likeness: &Likeness,
+    owner: Option<&EmployeeId>,
+    twins: Vec<LikelyTwin>,
+    confirmed: &[EmployeeId],
+) -> Likely {
+    let unchanged = owner.is_some_and(|owner| {
+        twins
+            .iter()
+            .any(|twin| &twin.employee_id == owner && twin.likeness == *likeness)
+    });
+    if unchanged {
+        return Likely::Clear(Vec::new());
+    }
+    let mut matches = Vec::new();
+    for twin in twins {
+        if Some(&twin.employee_id) == owner {
+            continue;
+        }
+        if twin.employee_id == new.employee_id || twin.email == new.email {
+            return Likely::Exact;
+        }
+        if let Some(reason) = likeness.reason(&twin.likeness) {
+            matches.push(LikelyMatch {
+                employee_id: twin.employee_id,
+                name: twin.name,
+                reason,
+            });
+        }
+    }
+    if matches
+        .iter()
+        .all(|candidate| confirmed.contains(&candidate.employee_id))
+    {
+        return Likely::Clear(matches.into_iter().map(|m| m.employee_id).collect());
+    }
+    // Every candidate, the confirmed ones too: the form shows them ticked, so that
+    // sending it again keeps what the person already said.
+    matches.sort_by(|a, b| (a.reason, &a.employee_id).cmp(&(b.reason, &b.employee_id)));
+    Likely::Unconfirmed(matches)
+}
+
 async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T, WriteError>> + Send + 'static,
 ) -> Result<T, WriteError> {
@@ -57,6 +128,9 @@ async fn detached<T: Send + 'static>(
 
 /// A create or an edit in the store, answering with the e-mail the record held before.
 type StoreWrite = Pin<Box<dyn Future<Output = Result<Option<WorkEmail>, StoreError>> + Send>>;
+
+/// A create or an edit: the store, the record, and the confirmations to record with it.
+type WriteStep = Box<dyn FnOnce(Store, Employee, Vec<EmployeeId>) -> StoreWrite + Send>;
 
 #[derive(Clone)]
 pub struct Registry {
@@ -69,44 +143,59 @@ impl Registry {
         (self.store.clone(), Arc::clone(&self.index))
     }
 
+    /// `confirmed` are the records the person said are someone else.
     pub async fn create(
         &self,
         new: Employee,
+        confirmed: Vec<EmployeeId>,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
         let actor = actor.username.clone();
-        self.write_reserved(new, None, move |store, new| {
-            Box::pin(async move { store.insert_employee(new, actor).await.map(|()| None) })
-        })
-        .await
+        let write: WriteStep = Box::new(move |store, new, confirmed| {
+            Box::pin(async move {
+                if confirmed.is_empty() {
+                    store.insert_employee(new, actor).await?;
+                } else {
+                    store.insert_confirmed(new, actor, confirmed).await?;
+                }
+                Ok(None)
+            })
+        });
+        self.write_reserved(new, None, confirmed, write).await
     }
 
     pub async fn update(
         &self,
-        current: EmployeeId,
-        version: i32,
+        (current, version): (EmployeeId, i32),
         new: Employee,
+        confirmed: Vec<EmployeeId>,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
         let actor = actor.username.clone();
         let owner = current.clone();
-        self.write_reserved(new, Some(owner), move |store, new| {
+        let write: WriteStep = Box::new(move |store, new, confirmed| {
             Box::pin(async move {
-                let old = store.update_employee(current, version, new, actor).await?;
+                let old = store
+                    .update_employee((current, version), new, actor, confirmed)
+                    .await?;
                 Ok(Some(old.employee.email))
             })
-        })
-        .await
+        });
+        self.write_reserved(new, Some(owner), confirmed, write)
+            .await
     }
 
     /// Reserves the record's claims, then runs `write` on a task of its own: confirmed
     /// after it commits (and what the record gave up freed), released if it fails.
+    /// Between the two, the likely check: only a submission with no exact clash gets
+    /// there, and it costs one indexed lookup, none for a record with no keys.
     /// `owner` is the record being edited; `write` returns the e-mail it held before.
     async fn write_reserved(
         &self,
         new: Employee,
         owner: Option<EmployeeId>,
-        write: impl FnOnce(Store, Employee) -> StoreWrite + Send + 'static,
+        confirmed: Vec<EmployeeId>,
+        write: WriteStep,
     ) -> Result<EmployeeId, WriteError> {
         let reservation = self
             .index
@@ -116,7 +205,14 @@ impl Registry {
         let (store, index) = self.parts();
         detached(async move {
             let (id, email) = (new.employee_id.clone(), new.email.clone());
-            match write(store, new).await {
+            let recorded = match likely_check(&store, &new, owner.as_ref(), &confirmed).await {
+                Ok(recorded) => recorded,
+                Err(error) => {
+                    index.release(reservation).await;
+                    return Err(error);
+                }
+            };
+            match write(store, new, recorded).await {
                 Ok(old_email) => {
                     index.confirm(reservation, &id, owner.as_ref()).await;
                     if let (Some(owner), Some(old_email)) = (&owner, old_email) {
@@ -133,6 +229,24 @@ impl Registry {
         .await
     }
 
+    /// Merges `other` into `survivor`, each at the version the person saw; the index
+    /// learns the aliases once the merge committed.
+    pub async fn merge(
+        &self,
+        survivor: (EmployeeId, i32),
+        other: (EmployeeId, i32),
+        actor: &CurrentUser,
+    ) -> Result<EmployeeId, WriteError> {
+        let (store, index) = self.parts();
+        let actor = actor.username.clone();
+        detached(async move {
+            let merged = store.merge_employees(survivor, other, actor).await?;
+            index.learn_aliases(&merged.aliases, &merged.survivor).await;
+            Ok(merged.survivor)
+        })
+        .await
+    }
+
     pub async fn delete(
         &self,
         id: EmployeeId,
@@ -142,11 +256,102 @@ impl Registry {
         let (store, index) = self.parts();
         let actor = actor.username.clone();
         detached(async move {
-            let removed = store.delete_employee(id.clone(), version, actor).await?;
+            let (removed, aliases) = store.delete_employee(id.clone(), version, actor).await?;
             index.forget(&id, &removed.email, None).await;
+            index.forget_aliases(&aliases, &id).await;
             Ok(())
         })
         .await
+    }
+}
+
+/// The likely check of a submission that passed the exact one: the confirmations to
+/// record with it, or the twins nobody confirmed.
+async fn likely_check(
+    store: &Store,
+    new: &Employee,
+    owner: Option<&EmployeeId>,
+    confirmed: &[EmployeeId],
+) -> Result<Vec<EmployeeId>, WriteError> {
+    let likeness = Likeness::of(new);
+    if likeness.is_empty() {
+        return Ok(Vec::new());
+    }
+    let twins = store.likely_twins(likeness.clone(), owner.cloned()).await?;
+    match judge(new, &likeness, owner, twins, confirmed) {
+        Likely::Exact => Ok(Vec::new()),
+        Likely::Unconfirmed(matches) => Err(WriteError::Likely(matches)),
+        Likely::Clear(recorded) => Ok(recorded),
+    }
+}
+
+/// Records in a likely group beyond this many are not paired up: a number many share
+/// (a switchboard) says nothing about who is whom.
+const MOST_IN_A_GROUP: usize = 25;
+
+/// Two stored records that look like the same person.
+#[derive(Debug, Clone)]
+pub struct PossiblePair {
+    pub first: (EmployeeId, String),
+    pub second: (EmployeeId, String),
+    pub reason: MatchReason,
+}
+
+/// Every likely pair in the store, strongest first, and how many groups were too
+/// large to pair up.
+#[derive(Debug, Default)]
+pub struct PossibleDuplicates {
+    pub pairs: Vec<PossiblePair>,
+    pub oversized_groups: usize,
+}
+
+impl Registry {
+    /// Groups every record by its likeness keys (filling in the keys of rows another
+    /// tool wrote first) and pairs up each group, leaving out pairs confirmed as
+    /// different people.
+    pub async fn possible_duplicates(&self) -> Result<PossibleDuplicates, StoreError> {
+        let KeyedPeople { people, distinct } = self.store.keyed_people().await?;
+        let distinct: HashSet<(&str, &str)> = distinct
+            .iter()
+            .flat_map(|(a, b)| [(a.as_str(), b.as_str()), (b.as_str(), a.as_str())])
+            .collect();
+        let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (at, person) in people.iter().enumerate() {
+            for key in [&person.likeness.person, &person.likeness.phone]
+                .into_iter()
+                .flatten()
+            {
+                groups.entry(key.as_str()).or_default().push(at);
+            }
+        }
+        let mut found = PossibleDuplicates::default();
+        let mut paired = HashSet::new();
+        for members in groups.values().filter(|members| members.len() > 1) {
+            if members.len() > MOST_IN_A_GROUP {
+                found.oversized_groups += 1;
+                continue;
+            }
+            for (n, &a) in members.iter().enumerate() {
+                for &b in &members[n + 1..] {
+                    let (a, b) = (&people[a.min(b)], &people[a.max(b)]);
+                    let ids = (a.employee_id.as_str(), b.employee_id.as_str());
+                    if distinct.contains(&ids) || !paired.insert(ids) {
+                        continue;
+                    }
+                    if let Some(reason) = a.likeness.reason(&b.likeness) {
+                        found.pairs.push(PossiblePair {
+                            first: (a.employee_id.clone(), a.name.clone()),
+                            second: (b.employee_id.clone(), b.name.clone()),
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        found.pairs.sort_by(|x, y| {
+            (x.reason, &x.first.0, &x.second.0).cmp(&(y.reason, &y.first.0, &y.second.0))
+        });
+        Ok(found)
     }
 }
 

@@ -42,6 +42,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Rows another tool wrote have no likeness keys until the application computes them;
+/// done at each start, in the background, so the first page is not kept waiting.
+async fn fill_likeness_keys(store: Store) {
+    match store.fill_likeness_keys().await {
+        Ok(0) => {}
+        Ok(filled) => log::info!("likely duplicates: computed the keys of {filled} records"),
+        Err(error) => log::warn!("likely duplicates: failed to compute keys: {error}"),
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -68,6 +78,7 @@ impl Application {
         let services = connect(&settings, Purpose::Serve).await?;
         let index = Arc::clone(&services.registry.index);
         tokio::spawn(index.maintain(services.registry.store.clone()));
+        tokio::spawn(fill_likeness_keys(services.registry.store.clone()));
         let state = app_state(&settings, services, &secret_key).await?;
         tokio::spawn(refresh_departments(state.clone()));
         tokio::spawn(watch_accounts(state.clone()));
@@ -192,6 +203,7 @@ async fn app_state(
         ),
         trusted_proxies: settings.trusted_proxies.clone(),
         http_metrics: HttpMetrics::default(),
+        receipts: Default::default(),
     });
     state.departments.refresh(state.store()).await?;
     state

@@ -12,9 +12,13 @@ use std::sync::mpsc::SyncSender;
 use crate::domain::import::{
     COLUMNS, CsvFileError, DepartmentNames, ImportRow, RowReader, guard_formula,
 };
-use crate::domain::{EmployeeForm, EmployeeId, Field, WorkEmail};
+use std::collections::HashMap;
+
+use crate::domain::{EmployeeForm, EmployeeId, Field, Likeness, WorkEmail};
 use crate::registry::Registry;
-use crate::store::{EmployeeRecord, ImportBatch, ImportClash, ImportRecord, Store, StoreError};
+use crate::store::{
+    EmployeeRecord, ImportBatch, ImportClash, ImportFindings, ImportRecord, Store, StoreError,
+};
 
 /// Records read from the database per step of an export.
 pub const EXPORT_PAGE: i64 = 2_000;
@@ -34,6 +38,9 @@ pub enum RowOutcome {
     Imported,
     /// Valid, but not written: a dry run, or other rows were rejected.
     Valid,
+    /// Valid, but it looks like someone already on file (or on another line): held
+    /// back until the person says the file holds other people.
+    Held,
     Rejected,
 }
 
@@ -42,15 +49,25 @@ impl RowOutcome {
         match self {
             Self::Imported => "imported",
             Self::Valid => "valid",
+            Self::Held => "possible duplicate",
             Self::Rejected => "rejected",
         }
     }
 }
 
+/// How an import is to go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Check every row, write nothing.
+    pub dry_run: bool,
+    /// Import rows that look like people already on file, or like each other.
+    pub accept_likely: bool,
+}
+
 pub struct ImportReport {
     pub rows: Vec<ImportRow>,
     pub imported: usize,
-    pub dry_run: bool,
+    pub options: ImportOptions,
 }
 
 impl ImportReport {
@@ -61,9 +78,19 @@ impl ImportReport {
             .count()
     }
 
+    /// Rows held back as likely duplicates (none when they were accepted).
+    pub fn held(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|row| self.outcome(row) == RowOutcome::Held)
+            .count()
+    }
+
     pub fn outcome(&self, row: &ImportRow) -> RowOutcome {
         if !row.problems.is_empty() {
             RowOutcome::Rejected
+        } else if !row.warnings.is_empty() && !self.options.accept_likely {
+            RowOutcome::Held
         } else if self.imported > 0 {
             RowOutcome::Imported
         } else {
@@ -74,7 +101,20 @@ impl ImportReport {
     /// One sentence on the whole file.
     pub fn summary(&self) -> String {
         let (total, rejected) = (self.rows.len(), self.rejected());
-        match (rejected, self.dry_run) {
+        let held = self.held();
+        if rejected == 0 && held > 0 {
+            let run = if self.options.dry_run {
+                " (dry run)"
+            } else {
+                ""
+            };
+            return format!(
+                "{held} of {total} rows look like people already on file or on another line, \
+                 so nothing was imported{run}. Check them; if they are other people, import \
+                 the file again accepting likely duplicates."
+            );
+        }
+        match (rejected, self.options.dry_run) {
             (0, true) => format!("All {total} rows are valid. Nothing was imported (dry run)."),
             (0, false) => format!("Imported {} records.", self.imported),
             (_, true) => {
@@ -97,8 +137,14 @@ impl ImportReport {
                 row.employee_id,
                 self.outcome(row).as_str()
             )?;
-            if !row.problems.is_empty() {
-                write!(out, ": {}", row.problems.join("; "))?;
+            let notes: Vec<&str> = row
+                .problems
+                .iter()
+                .chain(&row.warnings)
+                .map(String::as_str)
+                .collect();
+            if !notes.is_empty() {
+                write!(out, ": {}", notes.join("; "))?;
             }
             writeln!(out)?;
         }
@@ -118,9 +164,9 @@ pub async fn import(
     registry: &Registry,
     csv: impl AsRef<[u8]> + Send + 'static,
     actor: String,
-    dry_run: bool,
+    options: ImportOptions,
 ) -> Result<ImportReport, TransferError> {
-    tokio::spawn(import_detached(registry.clone(), csv, actor, dry_run))
+    tokio::spawn(import_detached(registry.clone(), csv, actor, options))
         .await
         .map_err(|error| StoreError::Interrupted(error.into()))?
 }
@@ -129,7 +175,7 @@ async fn import_detached(
     registry: Registry,
     csv: impl AsRef<[u8]> + Send + 'static,
     actor: String,
-    dry_run: bool,
+    options: ImportOptions,
 ) -> Result<ImportReport, TransferError> {
     let departments = registry.store.departments().await?;
     let names = DepartmentNames::new(departments.iter().map(|d| (d.id, d.name.as_str())));
@@ -138,33 +184,46 @@ async fn import_detached(
     // A thread of its own, not the blocking pool: the store's import waits for it on
     // that pool, and a full pool must not keep it from starting.
     std::thread::spawn(move || {
-        let _ = read.send(read_in_batches(csv.as_ref(), &names, &batches));
+        let file_read = read_in_batches(csv.as_ref(), &names, &batches, options.accept_likely);
+        let _ = read.send(file_read);
     });
     let stored = registry
         .store
-        .import_employees(received, actor, !dry_run)
+        .import_employees(received, actor, (!options.dry_run, options.accept_likely))
         .await;
     let (mut rows, claims) = file
         .await
         .map_err(|error| StoreError::Interrupted(error.into()))??;
-    let clashes = stored?;
-    let imported =
-        if !dry_run && clashes.is_empty() && rows.iter().all(|row| row.problems.is_empty()) {
-            registry.index.learn(&claims).await;
-            claims.len()
-        } else {
-            0
-        };
+    let ImportFindings { clashes, likely } = stored?;
     for clash in clashes {
         if let Ok(at) = rows.binary_search_by_key(&clash.line, |row| row.line) {
             let (column, message) = explain(&clash);
             rows[at].reject(column, message);
         }
     }
+    for twin in likely {
+        if let Ok(at) = rows.binary_search_by_key(&twin.line, |row| row.line) {
+            rows[at].warnings.push(format!(
+                "looks like {} {} ({})",
+                twin.holder,
+                twin.name,
+                twin.reason.describe()
+            ));
+        }
+    }
+    let written = !options.dry_run
+        && rows.iter().all(|row| row.problems.is_empty())
+        && (options.accept_likely || rows.iter().all(|row| row.warnings.is_empty()));
+    let imported = if written {
+        registry.index.learn(&claims).await;
+        claims.len()
+    } else {
+        0
+    };
     Ok(ImportReport {
         rows,
         imported,
-        dry_run,
+        options,
     })
 }
 
@@ -177,6 +236,7 @@ fn read_in_batches(
     csv: &[u8],
     departments: &DepartmentNames,
     batches: &SyncSender<ImportBatch>,
+    accept_likely: bool,
 ) -> Result<ReadFile, CsvFileError> {
     // The store may have stopped listening (its database failed): reading goes on for
     // the report, and the store's error is what the caller sees.
@@ -189,12 +249,19 @@ fn read_in_batches(
     };
     let (mut rows, mut claims, mut batch) = (Vec::new(), Vec::new(), Vec::new());
     let mut refused = false;
+    let mut earlier = EarlierRows::default();
     for row in RowReader::new(csv, departments).map_err(refuse)? {
         let mut row = row.map_err(refuse)?;
         match row.employee.take() {
             Some(employee) => {
+                let likeness = Likeness::of(&employee);
+                row.warnings.extend(earlier.like(row.line, &likeness));
+                if !row.warnings.is_empty() && !accept_likely && !refused {
+                    refused = true;
+                    send(ImportBatch::Refused);
+                }
                 claims.push((employee.employee_id.clone(), employee.email.clone()));
-                batch.push(ImportRecord::new(row.line, &employee));
+                batch.push(ImportRecord::new(row.line, &employee, &likeness));
             }
             None if !refused => {
                 refused = true;
@@ -217,6 +284,32 @@ fn read_in_batches(
         send(ImportBatch::Complete);
     }
     Ok((rows, claims))
+}
+
+/// The first line of the file with each likeness key, to find rows that look like an
+/// earlier one.
+#[derive(Default)]
+struct EarlierRows(HashMap<String, (u64, Likeness)>);
+
+impl EarlierRows {
+    /// What `likeness` (of the row at `line`) has in common with earlier rows.
+    fn like(&mut self, line: u64, likeness: &Likeness) -> Option<String> {
+        let mut found = None;
+        for key in [&likeness.person, &likeness.phone].into_iter().flatten() {
+            match self.0.get(key) {
+                Some((earlier, theirs)) if found.is_none() => {
+                    found = likeness
+                        .reason(theirs)
+                        .map(|reason| format!("looks like line {earlier} ({})", reason.describe()));
+                }
+                Some(_) => {}
+                None => {
+                    self.0.insert(key.clone(), (line, likeness.clone()));
+                }
+            }
+        }
+        found
+    }
 }
 
 fn explain(clash: &ImportClash) -> (&'static str, String) {

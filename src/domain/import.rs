@@ -79,6 +79,8 @@ pub struct ImportRow {
     /// The ID as written, so that the report can name a row whose ID is invalid.
     pub employee_id: String,
     pub problems: Vec<String>,
+    /// Likely duplicates: another row or a stored record looks like the same person.
+    pub warnings: Vec<String>,
     pub employee: Option<Employee>,
 }
 
@@ -297,6 +299,7 @@ fn read_row(
         employee_id: form.employee_id.trim().to_owned(),
         employee: employee.filter(|_| problems.is_empty()),
         problems,
+        warnings: Vec::new(),
     }
 }
 

@@ -39,6 +39,7 @@ mod employee;
 mod employee_id;
 mod field;
 pub mod import;
+mod likeness;
 mod person_name;
 mod user;
 
@@ -46,5 +47,8 @@ pub use email::WorkEmail;
 pub use employee::{Employee, EmployeeForm, EmploymentStatus, OptionalText};
 pub use employee_id::EmployeeId;
 pub use field::{Field, FieldErrors};
+pub use likeness::{
+    Likeness, MatchReason, fold_name, parse_phone_region, person_key, phone_key, set_phone_region,
+};
 pub use person_name::PersonName;
 pub use user::{NewPassword, Role, Username};

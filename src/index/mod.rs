@@ -247,7 +247,7 @@ mod tests {
     async fn a_rebuild_forgets_the_claims_of_records_that_are_gone() {
         let (index, gone, gone_email) = index_holding("E-1", "a@x.io").await;
 
-        let database = vec![(2, "E-2".to_owned(), " B@X.io".to_owned())];
+        let database = vec![(2, "E-2".to_owned(), " B@X.io".to_owned(), "E-2".to_owned())];
         index.rebuild_from(&database).await.unwrap();
 
         assert!(index.reserve(&gone, &gone_email, None).await.is_ok());

@@ -170,6 +170,20 @@ impl DuplicateIndex {
             .filter(|key| kept.as_ref().is_none_or(|kept| !kept.keys.contains(key)))
             .map(|key| (key.clone(), id.as_str().to_owned()))
             .collect();
+        self.remove_claims(&gone).await;
+    }
+
+    /// Frees these claims where they still name `holder`.
+    async fn forget_held(&self, claims: Claims, holder: &EmployeeId) {
+        let gone: Vec<(String, String)> = claims
+            .keys
+            .into_iter()
+            .map(|key| (key, holder.to_string()))
+            .collect();
+        self.remove_claims(&gone).await;
+    }
+
+    async fn remove_claims(&self, gone: &[(String, String)]) {
         if gone.is_empty() {
             return;
         }
@@ -179,7 +193,7 @@ impl DuplicateIndex {
             return;
         }
         if self
-            .call("forget", self.backend.remove(&gone))
+            .call("forget", self.backend.remove(gone))
             .await
             .is_none()
         {
@@ -203,10 +217,6 @@ impl DuplicateIndex {
     /// costs only speed (the database still refuses the duplicate), and the next
     /// rebuild adds it.
     pub async fn learn(&self, records: &[(EmployeeId, WorkEmail)]) {
-        if self.state() == IndexState::Down {
-            self.missed_writes.store(true, Ordering::Release);
-            return;
-        }
         let entries: Vec<(String, String)> = records
             .iter()
             .flat_map(|(id, email)| {
@@ -215,6 +225,36 @@ impl DuplicateIndex {
                     .map(|key| (key, id.to_string()))
             })
             .collect();
+        self.publish_claims(&entries).await;
+    }
+
+    /// After a merge committed: the merged-away records' IDs and e-mails are held by
+    /// the survivor, so a reuse is turned away naming it.
+    pub async fn learn_aliases(&self, aliases: &[(EmployeeId, WorkEmail)], survivor: &EmployeeId) {
+        let entries: Vec<(String, String)> = aliases
+            .iter()
+            .flat_map(|(id, email)| {
+                Claims::of(id.as_str(), email.as_str())
+                    .keys
+                    .map(|key| (key, survivor.to_string()))
+            })
+            .collect();
+        self.publish_claims(&entries).await;
+    }
+
+    /// After a survivor was removed with its aliases: frees what they held.
+    pub async fn forget_aliases(&self, aliases: &[(EmployeeId, WorkEmail)], survivor: &EmployeeId) {
+        for (id, email) in aliases {
+            self.forget_held(Claims::of(id.as_str(), email.as_str()), survivor)
+                .await;
+        }
+    }
+
+    async fn publish_claims(&self, entries: &[(String, String)]) {
+        if self.state() == IndexState::Down {
+            self.missed_writes.store(true, Ordering::Release);
+            return;
+        }
         for wave in entries.chunks(LEARN_CHUNK * LEARN_CALLS_IN_FLIGHT) {
             let mut calls = Vec::with_capacity(LEARN_CALLS_IN_FLIGHT);
             for chunk in wave.chunks(LEARN_CHUNK) {

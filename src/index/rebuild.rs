@@ -16,8 +16,9 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 const REBUILD_PAGE: i64 = 5_000;
 
 /// One stored record's claims, as a rebuild reads them: its row id (the paging
-/// position), employee ID and e-mail as stored.
-pub type StoredClaims = (i64, String, String);
+/// position), employee ID and e-mail as stored, and the employee ID holding them (its
+/// own, or the survivor's for a record merged into another).
+pub type StoredClaims = (i64, String, String, String);
 
 /// Where a rebuild reads every record's claims: the database, in id order. The service
 /// layer implements it over the store, so the index never depends on the store.
@@ -74,10 +75,10 @@ impl DuplicateIndex {
             count += page.len();
             let entries: Vec<(String, String)> = page
                 .iter()
-                .flat_map(|(_, id, email)| {
+                .flat_map(|(_, id, email, holder)| {
                     Claims::of(id, &email.trim().to_lowercase())
                         .keys
-                        .map(|key| (key, id.clone()))
+                        .map(|key| (key, holder.clone()))
                 })
                 .collect();
             current.extend(entries.iter().map(|(key, value)| fingerprint(key, value)));

@@ -190,6 +190,16 @@ pub(super) fn history(
         .select(employees::id)
         .first::<i64>(conn)
         .optional()?;
+    // A survivor's history holds the histories of the records merged into it.
+    let mut records: Vec<i64> = current_record.into_iter().collect();
+    if let Some(current) = current_record {
+        records.extend(
+            employees::table
+                .filter(employees::merged_into.eq(current))
+                .select(employees::id)
+                .load::<i64>(conn)?,
+        );
+    }
     let record_gone = diesel::dsl::not(diesel::dsl::exists(
         employees::table.filter(employees::id.eq(audit_events::record_id)),
     ));
@@ -197,8 +207,7 @@ pub(super) fn history(
         .filter(audit_events::subject_kind.eq("employee"))
         .filter(
             audit_events::record_id
-                .nullable()
-                .eq(current_record)
+                .eq_any(records)
                 .or(audit_events::subject.eq(employee_id).and(record_gone)),
         )
         .order(audit_events::id.desc())

@@ -18,6 +18,9 @@ pub enum StoreError {
     },
     #[error("the {} refers to nothing", .0.name())]
     MissingReference(Field),
+    /// The record was merged into another, which answers for it now.
+    #[error("the record was merged into {0}")]
+    MergedInto(EmployeeId),
     #[error("the record was changed since it was read")]
     StaleVersion,
     #[error("the employee still manages others")]

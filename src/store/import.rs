@@ -22,9 +22,10 @@ use diesel::{PgConnection, SqliteConnection};
 use super::audit::{self, NewAuditEvent, diff};
 use super::connection::DbConnection;
 use super::employees::{EmployeeRow, audited_fields};
+use super::people;
 use super::schema::{audit_events, employees, import_rows};
 use super::{Rule, StoreError};
-use crate::domain::{Employee, Field};
+use crate::domain::{Employee, EmployeeId, Field, Likeness, MatchReason};
 
 /// Rows per write: in SQLite, 11 columns each stay under its 32,766 bound parameters.
 const WRITE_BATCH: usize = 2_000;
@@ -64,13 +65,19 @@ pub struct ImportRecord {
 }
 
 impl ImportRecord {
-    pub fn new(line: u64, employee: &Employee) -> Self {
+    /// `likeness` is the employee's, computed once where the file is read.
+    pub fn new(line: u64, employee: &Employee, likeness: &Likeness) -> Self {
         let changes = audit::encode(&diff(&[], &audited_fields(employee)));
         Self {
             line,
-            row: EmployeeRow::from(employee),
+            row: EmployeeRow::with_likeness(employee, likeness),
             changes,
         }
+    }
+
+    fn has_likeness_keys(&self) -> bool {
+        let keyed = |key: &Option<String>| key.as_deref().is_some_and(|key| !key.is_empty());
+        keyed(&self.row.person_key) || keyed(&self.row.phone_key)
     }
 }
 
@@ -96,6 +103,8 @@ enum ShortWay {
 /// Why the short way stopped without writing.
 enum Stop {
     Refused,
+    /// Rows with likeness keys arrived: the check path compares them with the store.
+    NeedsLikelyCheck,
     Failed(StoreError),
 }
 
@@ -112,7 +121,7 @@ fn copy_postgres(
     pg: &mut PgConnection,
     batches: &Receiver<ImportBatch>,
     received: &mut Vec<ImportRecord>,
-    actor: &str,
+    (actor, accept_likely): (&str, bool),
 ) -> Result<ShortWay, StoreError> {
     let copied = pg.transaction(|pg| {
         for batch in batches {
@@ -120,7 +129,11 @@ fn copy_postgres(
                 ImportBatch::Rows(rows) => {
                     let start = received.len();
                     received.extend(rows);
-                    copy_records(pg, &received[start..], actor)?;
+                    let fresh = &received[start..];
+                    if !accept_likely && fresh.iter().any(ImportRecord::has_likeness_keys) {
+                        return Err(Stop::NeedsLikelyCheck);
+                    }
+                    copy_records(pg, fresh, actor)?;
                 }
                 ImportBatch::Refused => return Err(Stop::Refused),
                 ImportBatch::Complete => return Ok(()),
@@ -131,7 +144,9 @@ fn copy_postgres(
     match copied {
         Ok(()) => Ok(ShortWay::Written),
         Err(Stop::Refused) => Ok(ShortWay::Refused),
-        Err(Stop::Failed(StoreError::Violation { .. })) => Ok(ShortWay::Clashed),
+        Err(Stop::NeedsLikelyCheck | Stop::Failed(StoreError::Violation { .. })) => {
+            Ok(ShortWay::Clashed)
+        }
         Err(Stop::Failed(error)) => Err(error),
     }
 }
@@ -256,19 +271,20 @@ macro_rules! check_then_write {
     }};
 }
 
-/// Finds every clash of the rows with stored records; writes them all, with their
-/// audit entries, only when `write` is set, nothing was refused, and there is none.
+/// Finds every clash of the rows with stored records, and (unless `accept_likely`)
+/// every stored record a row looks like; writes them all, with their audit entries,
+/// only when `write` is set, nothing was refused, and there is neither.
 pub(super) fn import(
     conn: &mut DbConnection,
     batches: Receiver<ImportBatch>,
     actor: &str,
-    write: bool,
-) -> Result<Vec<ImportClash>, StoreError> {
+    (write, accept_likely): (bool, bool),
+) -> Result<ImportFindings, StoreError> {
     let mut rows = Vec::new();
     let mut write = write;
     if let (DbConnection::Pg(pg), true) = (&mut *conn, write) {
-        match copy_postgres(pg, &batches, &mut rows, actor)? {
-            ShortWay::Written => return Ok(Vec::new()),
+        match copy_postgres(pg, &batches, &mut rows, (actor, accept_likely))? {
+            ShortWay::Written => return Ok(ImportFindings::default()),
             ShortWay::Refused => write = false,
             ShortWay::Clashed => {}
         }
@@ -281,10 +297,15 @@ pub(super) fn import(
             ImportBatch::Complete => complete = true,
         }
     }
+    let likely = if accept_likely {
+        Vec::new()
+    } else {
+        stored_twins_of(conn, &rows)?
+    };
     let job = Job {
         rows: &rows,
         actor,
-        write: write && complete,
+        write: write && complete && likely.is_empty(),
     };
     let attempt = |conn: &mut DbConnection| match conn {
         DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &job)),
@@ -301,7 +322,75 @@ pub(super) fn import(
         }) => attempt(conn)?,
         other => other?,
     };
-    Ok(clashes.into_iter().map(ImportClash::from).collect())
+    Ok(ImportFindings {
+        clashes: clashes.into_iter().map(ImportClash::from).collect(),
+        likely,
+    })
+}
+
+/// What the store found wrong with an import's rows.
+#[derive(Debug, Default)]
+pub struct ImportFindings {
+    pub clashes: Vec<ImportClash>,
+    /// Rows that look like stored records (see `people`).
+    pub likely: Vec<ImportLikely>,
+}
+
+/// A file's row that looks like a stored record.
+#[derive(Debug, Clone)]
+pub struct ImportLikely {
+    pub line: u64,
+    pub holder: EmployeeId,
+    pub name: String,
+    pub reason: MatchReason,
+}
+
+/// Keys looked up per query.
+const LIKELY_CHUNK: usize = 1_000;
+
+/// The stored records each row looks like, through the key indexes.
+fn stored_twins_of(
+    conn: &mut DbConnection,
+    rows: &[ImportRecord],
+) -> Result<Vec<ImportLikely>, StoreError> {
+    let mut lines_by_key: HashMap<&str, Vec<(u64, Likeness)>> = HashMap::new();
+    for record in rows.iter().filter(|record| record.has_likeness_keys()) {
+        let likeness = record.row.likeness();
+        for key in [&record.row.person_key, &record.row.phone_key]
+            .into_iter()
+            .flatten()
+            .filter(|key| !key.is_empty())
+        {
+            lines_by_key
+                .entry(key.as_str())
+                .or_default()
+                .push((record.line, likeness.clone()));
+        }
+    }
+    let keys: Vec<&str> = lines_by_key.keys().copied().collect();
+    let mut found = Vec::new();
+    for chunk in keys.chunks(LIKELY_CHUNK) {
+        for twin in people::twins_by_keys(conn, chunk)? {
+            for key in [&twin.likeness.person, &twin.likeness.phone]
+                .into_iter()
+                .flatten()
+            {
+                for (line, likeness) in lines_by_key.get(key.as_str()).into_iter().flatten() {
+                    if let Some(reason) = likeness.reason(&twin.likeness) {
+                        found.push(ImportLikely {
+                            line: *line,
+                            holder: twin.employee_id.clone(),
+                            name: twin.name.clone(),
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.line, &a.holder).cmp(&(b.line, &b.holder)));
+    found.dedup_by(|a, b| a.line == b.line && a.holder == b.holder);
+    Ok(found)
 }
 
 /// The rows a check path looks at, and whether it may write them.

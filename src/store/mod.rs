@@ -9,6 +9,7 @@ mod error;
 mod group_commit;
 mod import;
 mod page_map;
+mod people;
 mod schema;
 mod users;
 
@@ -22,11 +23,12 @@ pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
 pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
 pub use error::{Rule, StoreError};
-pub use import::{ImportBatch, ImportClash, ImportRecord};
+pub use import::{ImportBatch, ImportClash, ImportFindings, ImportLikely, ImportRecord};
+pub use people::{KeyedPeople, LikelyTwin, Merged};
 pub use users::UserRecord;
 
 use crate::config::{DatabaseUrl, Purpose};
-use crate::domain::{Employee, EmployeeId, Role, Username, WorkEmail};
+use crate::domain::{Employee, EmployeeId, Likeness, Role, Username, WorkEmail};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
@@ -144,34 +146,46 @@ impl Store {
     }
 
     async fn insert_one(&self, new: Employee, actor: String) -> Result<(), StoreError> {
+        self.insert_confirmed(new, actor, Vec::new()).await
+    }
+
+    /// A record some of whose likely twins a person confirmed are other people: the
+    /// record, its audit entry and the confirmations in one transaction.
+    pub async fn insert_confirmed(
+        &self,
+        new: Employee,
+        actor: String,
+        confirmed: Vec<EmployeeId>,
+    ) -> Result<(), StoreError> {
         let inserted = self
-            .run(move |conn| employees::insert(conn, &new, &actor))
+            .run(move |conn| employees::insert(conn, &new, &actor, &confirmed))
             .await;
         self.written(inserted)
     }
 
-    /// Returns the record as it was before.
+    /// Returns the record as it was before. `confirmed` as for `insert_confirmed`.
     pub async fn update_employee(
         &self,
-        current: EmployeeId,
-        version: i32,
+        (current, version): (EmployeeId, i32),
         new: Employee,
         actor: String,
+        confirmed: Vec<EmployeeId>,
     ) -> Result<EmployeeRecord, StoreError> {
         let updated = self
-            .run(move |conn| employees::update(conn, &current, version, &new, &actor))
+            .run(move |conn| employees::update(conn, &current, version, &new, &actor, &confirmed))
             .await;
         // An edit keeps the record's id: the page map stays right.
         updated
     }
 
-    /// Returns the record as it was.
+    /// Returns the record as it was, and the claims of the records merged into it,
+    /// removed with it.
     pub async fn delete_employee(
         &self,
         employee_id: EmployeeId,
         version: i32,
         actor: String,
-    ) -> Result<EmployeeRecord, StoreError> {
+    ) -> Result<(EmployeeRecord, Vec<(EmployeeId, WorkEmail)>), StoreError> {
         let deleted = self
             .run(move |conn| employees::delete(conn, &employee_id, version, &actor))
             .await;
@@ -313,10 +327,10 @@ impl Store {
         &self,
         batches: Receiver<ImportBatch>,
         actor: String,
-        write: bool,
-    ) -> Result<Vec<ImportClash>, StoreError> {
+        (write, accept_likely): (bool, bool),
+    ) -> Result<ImportFindings, StoreError> {
         let imported = self
-            .run(move |conn| import::import(conn, batches, &actor, write))
+            .run(move |conn| import::import(conn, batches, &actor, (write, accept_likely)))
             .await;
         self.written(imported)
     }
@@ -335,14 +349,63 @@ impl Store {
         self.run(employees::departments).await
     }
 
-    /// Up to `limit` records after `after` in id order, as (id, employee ID, e-mail),
-    /// for rebuilding the duplicate index page by page.
+    /// Up to `limit` records after `after` in id order, as (id, employee ID, e-mail,
+    /// holder), for rebuilding the duplicate index page by page.
     pub async fn claims_after(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+    ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
         self.run(move |conn| employees::claims_after(conn, after, limit))
             .await
+    }
+
+    /// Stored records that look like this person (see `people::likely_twins`).
+    pub async fn likely_twins(
+        &self,
+        likeness: Likeness,
+        owner: Option<EmployeeId>,
+    ) -> Result<Vec<LikelyTwin>, StoreError> {
+        self.run(move |conn| people::likely_twins(conn, &likeness, owner.as_ref()))
+            .await
+    }
+
+    /// Fills in the likeness keys of rows another tool wrote; returns how many.
+    pub async fn fill_likeness_keys(&self) -> Result<usize, StoreError> {
+        self.run(people::fill_keys).await
+    }
+
+    /// Every record with a likeness key, and the pairs confirmed as different people.
+    pub async fn keyed_people(&self) -> Result<KeyedPeople, StoreError> {
+        self.run(|conn| {
+            people::fill_keys(conn)?;
+            people::keyed_people(conn)
+        })
+        .await
+    }
+
+    pub async fn confirm_distinct(
+        &self,
+        employee_id: EmployeeId,
+        other: EmployeeId,
+        actor: String,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| people::confirm_distinct(conn, &employee_id, &[other], &actor))
+            .await
+    }
+
+    /// Merges `other` into `survivor` (see `people::merge`).
+    pub async fn merge_employees(
+        &self,
+        survivor: (EmployeeId, i32),
+        other: (EmployeeId, i32),
+        actor: String,
+    ) -> Result<Merged, StoreError> {
+        let merged = self
+            .run(move |conn| {
+                people::merge(conn, (&survivor.0, survivor.1), (&other.0, other.1), &actor)
+            })
+            .await;
+        self.written(merged)
     }
 }

@@ -26,6 +26,18 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        person_key -> Nullable<Text>,
+        phone_key -> Nullable<Text>,
+        merged_into -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    distinct_people (employee_id, other_id) {
+        employee_id -> Text,
+        other_id -> Text,
+        confirmed_by -> Text,
+        confirmed_at -> Timestamp,
     }
 }
 
@@ -41,7 +53,13 @@ diesel::table! {
 }
 
 diesel::joinable!(employees -> departments (department_id));
-diesel::allow_tables_to_appear_in_same_query!(departments, employees, users, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    employees,
+    users,
+    audit_events,
+    distinct_people
+);
 
 diesel::table! {
     users (id) {

@@ -37,7 +37,7 @@ impl Refusal {
     /// when it is no fault of the submission (an outage, a bug, a record gone).
     pub fn of_write(error: &WriteError) -> Option<Self> {
         match error {
-            WriteError::Duplicate(_) => Some(Refusal::Conflict),
+            WriteError::Duplicate(_) | WriteError::Likely(_) => Some(Refusal::Conflict),
             WriteError::Invalid(_) | WriteError::MissingReference(_) => Some(Refusal::Invalid),
             WriteError::Store(error) => Self::of_store(error),
             WriteError::Interrupted(_) => None,
@@ -52,6 +52,7 @@ impl Refusal {
             | StoreError::UsernameTaken => Some(Refusal::Conflict),
             StoreError::MissingReference(_) => Some(Refusal::Invalid),
             StoreError::NotFound
+            | StoreError::MergedInto(_)
             | StoreError::Violation { .. }
             | StoreError::Unavailable(_)
             | StoreError::Interrupted(_)
@@ -64,6 +65,9 @@ impl Refusal {
 pub enum WebError {
     #[error("not found")]
     NotFound,
+    /// The record at this address was merged into another, which lives here now.
+    #[error("moved permanently to {0}")]
+    MovedTo(String),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("not signed in")]
@@ -86,6 +90,7 @@ impl From<StoreError> for WebError {
         }
         match error {
             StoreError::NotFound => WebError::NotFound,
+            StoreError::MergedInto(survivor) => WebError::MovedTo(format!("/employees/{survivor}")),
             StoreError::Unavailable(_) => WebError::Unavailable(error.into()),
             other => WebError::Internal(other.into()),
         }
@@ -130,6 +135,7 @@ impl WebError {
                 "Not found",
                 "There is nothing at this address. The record may have been removed, or the link mistyped.".into(),
             ),
+            WebError::MovedTo(location) => ("Moved", format!("This record lives at {location} now.")),
             WebError::BadRequest(message) => ("Bad request", message.clone()),
             WebError::Unauthorized => (
                 "Please sign in",
@@ -174,6 +180,7 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::MovedTo(_) => StatusCode::MOVED_PERMANENTLY,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -186,6 +193,11 @@ impl ResponseError for WebError {
     fn error_response(&self) -> HttpResponse {
         if let WebError::Unavailable(cause) | WebError::Internal(cause) = self {
             log::error!("{self}: {cause:?}");
+        }
+        if let WebError::MovedTo(location) = self {
+            return HttpResponse::MovedPermanently()
+                .insert_header((actix_web::http::header::LOCATION, location.as_str()))
+                .finish();
         }
         let (title, message) = self.title_and_message();
         let page = ErrorPage {
@@ -264,6 +276,12 @@ mod tests {
             (WebError::Refused(Refusal::WrongCredentials), 401),
             (WebError::Forbidden("x"), 403),
             (WebError::from(StoreError::NotFound), 404),
+            (
+                WebError::from(StoreError::MergedInto(
+                    crate::domain::EmployeeId::parse("E-1").unwrap(),
+                )),
+                301,
+            ),
             (WebError::from(WriteError::Store(StoreError::NotFound)), 404),
             (WebError::from(WriteError::Duplicate(vec![duplicate])), 409),
             (WebError::from(StoreError::StaleVersion), 409),

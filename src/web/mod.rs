@@ -8,6 +8,7 @@ mod health;
 mod login;
 mod metrics;
 mod observe;
+mod receipts;
 mod session;
 mod transfer;
 
@@ -44,6 +45,7 @@ pub struct AppState {
     pub password_work: tokio::sync::Semaphore,
     pub trusted_proxies: TrustedProxies,
     pub http_metrics: HttpMetrics,
+    pub receipts: receipts::FormReceipts,
 }
 
 impl AppState {
@@ -69,7 +71,8 @@ pub fn probes(config: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
-        .route("/static/style.css", web::get().to(stylesheet));
+        .route("/static/style.css", web::get().to(stylesheet))
+        .route("/static/submit-once.js", web::get().to(submit_once_script));
 }
 
 /// Every page. Sign-in is open to anyone (but its form still needs its CSRF token);
@@ -127,6 +130,19 @@ fn employee_routes(config: &mut web::ServiceConfig) {
         .route(
             "/employees/{employee_id}/history",
             web::get().to(employees::history),
+        )
+        .route(
+            "/employees/{employee_id}/merge",
+            web::get().to(employees::confirm_merge),
+        )
+        .route(
+            "/employees/{employee_id}/merge",
+            web::post().to(employees::merge),
+        )
+        .route("/duplicates", web::get().to(employees::duplicates))
+        .route(
+            "/duplicates/distinct",
+            web::post().to(employees::not_the_same_person),
         );
 }
 
@@ -150,6 +166,14 @@ fn account_routes(config: &mut web::ServiceConfig) {
 
 async fn not_found() -> Result<HttpResponse, WebError> {
     Err(WebError::NotFound)
+}
+
+/// The one script, compiled in like the stylesheet: progressive enhancement only.
+async fn submit_once_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(include_str!("../../static/submit-once.js"))
 }
 
 /// The stylesheet is compiled into the binary, so a release binary runs from any

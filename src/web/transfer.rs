@@ -9,7 +9,7 @@ use super::error::{Refusal, render, render_refused};
 use super::session::{Editor, Layout};
 use super::{AppState, WebError};
 use crate::domain::import::{COLUMNS, ImportRow};
-use crate::transfer::{self, Exporter, ImportReport, TransferError};
+use crate::transfer::{self, Exporter, ImportOptions, ImportReport, TransferError};
 
 /// Largest file the import page takes: far above 100,000 rows.
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
@@ -21,6 +21,7 @@ pub struct ImportUpload {
     #[multipart(limit = "32MB")]
     file: Option<UploadedBytes>,
     dry_run: Option<Text<String>>,
+    accept_likely: Option<Text<String>>,
 }
 
 pub struct RowView {
@@ -28,6 +29,7 @@ pub struct RowView {
     pub employee_id: String,
     pub outcome: &'static str,
     pub problems: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 pub struct ReportView {
@@ -45,9 +47,12 @@ impl From<&ImportReport> for ReportView {
             employee_id: row.employee_id.clone(),
             outcome: report.outcome(row).as_str(),
             problems: row.problems.clone(),
+            warnings: row.warnings.clone(),
         };
-        let (rejected, valid): (Vec<&ImportRow>, Vec<&ImportRow>) =
-            report.rows.iter().partition(|row| !row.problems.is_empty());
+        let (rejected, valid): (Vec<&ImportRow>, Vec<&ImportRow>) = report
+            .rows
+            .iter()
+            .partition(|row| !row.problems.is_empty() || !row.warnings.is_empty());
         let rows: Vec<RowView> = rejected
             .into_iter()
             .chain(valid)
@@ -56,7 +61,7 @@ impl From<&ImportReport> for ReportView {
             .collect();
         Self {
             summary: report.summary(),
-            succeeded: report.rejected() == 0,
+            succeeded: report.rejected() == 0 && report.held() == 0,
             not_shown: report.rows.len() - rows.len(),
             rows,
         }
@@ -69,7 +74,7 @@ pub struct ImportPage {
     layout: Layout,
     error: Option<String>,
     report: Option<ReportView>,
-    dry_run: bool,
+    options: ImportOptions,
 }
 
 impl ImportPage {
@@ -78,7 +83,7 @@ impl ImportPage {
             layout,
             error: None,
             report: None,
-            dry_run: false,
+            options: ImportOptions::default(),
         }
     }
 
@@ -97,7 +102,10 @@ fn chosen_file(
     page: &mut ImportPage,
 ) -> Option<UploadedBytes> {
     let upload = upload.ok()?;
-    page.dry_run = upload.dry_run.is_some();
+    page.options = ImportOptions {
+        dry_run: upload.dry_run.is_some(),
+        accept_likely: upload.accept_likely.is_some(),
+    };
     upload
         .into_inner()
         .file
@@ -119,7 +127,7 @@ pub async fn import(
         &state.registry,
         file.data,
         user.username.clone(),
-        page.dry_run,
+        page.options,
     )
     .await;
     match imported {

@@ -40,6 +40,7 @@ const TABLE: &[Case] = &[
     case("GET", "/readyz", "", [200, 200, 200, 200]),
     case("GET", "/metrics", "", [200, 200, 200, 200]),
     case("GET", "/static/style.css", "", [200, 200, 200, 200]),
+    case("GET", "/static/submit-once.js", "", [200, 200, 200, 200]),
     case("GET", "/login", "", [200, 200, 200, 200]),
     case(
         "POST",
@@ -84,6 +85,26 @@ const TABLE: &[Case] = &[
         "/employees/{employee_id}/delete",
         "",
         [303, 403, 403, 200],
+    ),
+    // Without `other`, there is nothing to merge.
+    case(
+        "GET",
+        "/employees/{employee_id}/merge",
+        "",
+        [303, 403, 404, 404],
+    ),
+    case(
+        "POST",
+        "/employees/{employee_id}/merge",
+        "other=NOBODY-1&version=1&other_version=1",
+        [401, 403, 404, 404],
+    ),
+    case("GET", "/duplicates", "", [303, 403, 200, 200]),
+    case(
+        "POST",
+        "/duplicates/distinct",
+        "employee_id=E-1&other=NOBODY-1",
+        [401, 403, 404, 404],
     ),
     case("GET", "/admin/users", "", [303, 403, 403, 200]),
     case(

@@ -15,4 +15,5 @@ mod invariants;
 mod operations;
 mod outage;
 mod pages;
+mod people;
 mod transfer;

@@ -2,7 +2,7 @@
 //! half way, so this test feeds the store its batches itself.
 
 use roster::config::{DatabaseUrl, Purpose};
-use roster::domain::{Employee, EmployeeForm};
+use roster::domain::{Employee, EmployeeForm, Likeness};
 use roster::store::{ImportBatch, ImportRecord, Store};
 
 use crate::support::{Backend, TestDatabase};
@@ -27,7 +27,8 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             hire_date: "2024-03-01".into(),
             ..EmployeeForm::default()
         };
-        ImportRecord::new(n, &Employee::try_from(&form).unwrap())
+        let employee = Employee::try_from(&form).unwrap();
+        ImportRecord::new(n, &employee, &Likeness::of(&employee))
     };
 
     for finished in [false, true] {
@@ -39,11 +40,11 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             batches.send(ImportBatch::Complete).unwrap();
         }
         drop(batches);
-        let clashes = store
-            .import_employees(received, "test".into(), true)
+        let findings = store
+            .import_employees(received, "test".into(), (true, false))
             .await
             .unwrap();
-        assert!(clashes.is_empty());
+        assert!(findings.clashes.is_empty() && findings.likely.is_empty());
         let stored = database
             .connect()
             .count("SELECT count(*) AS n FROM employees");

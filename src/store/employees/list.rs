@@ -97,7 +97,9 @@ fn escape_like(text: &str) -> String {
 /// then use the NOCASE indexes; PostgreSQL's is case-sensitive, so both sides are
 /// lower-cased, matching its `lower(…) text_pattern_ops` indexes.
 fn filtered(list: &ListQuery, sqlite: bool) -> employees::BoxedQuery<'static, MultiBackend> {
-    let mut query = employees::table.into_boxed();
+    let mut query = employees::table
+        .filter(employees::merged_into.is_null())
+        .into_boxed();
     if let Some(search) = &list.search {
         let prefix = format!("{}%", escape_like(&search.to_lowercase()));
         query = if sqlite {
@@ -174,6 +176,7 @@ pub(in crate::store) fn plain_page(
     let mut employees = Vec::new();
     if skip < total {
         let query = employees::table
+            .filter(employees::merged_into.is_null())
             .select(StoredRecord::as_select())
             .limit(PAGE_SIZE)
             .into_boxed();

@@ -15,12 +15,14 @@ use time::{Date, PrimitiveDateTime};
 pub(super) use created::{Creation, insert_created};
 pub use list::{EmployeePage, ListQuery, PAGE_SIZE, SortOrder};
 pub(super) use list::{filtered_page, plain_page, search_newest_window};
-pub(super) use write::{audited_fields, delete, insert, update};
+pub(super) use write::{audited_fields, delete, insert, now_utc, record_manager_change, update};
 
 use super::StoreError;
 use super::connection::DbConnection;
 use super::schema::{departments, employees};
-use crate::domain::{Employee, EmployeeId, EmploymentStatus, OptionalText, PersonName, WorkEmail};
+use crate::domain::{
+    Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, WorkEmail,
+};
 
 /// An employee's columns as the database holds them: the one row shape that every
 /// write of employees (a form, a group commit, an import) and every read goes
@@ -39,10 +41,21 @@ pub(in crate::store) struct EmployeeRow {
     pub(in crate::store) job_title: Option<String>,
     pub(in crate::store) manager_id: Option<String>,
     pub(in crate::store) status: String,
+    /// The likeness keys (`domain::Likeness`), `''` for none: written with every
+    /// record so that only rows another tool wrote are left to fill in.
+    pub(in crate::store) person_key: Option<String>,
+    pub(in crate::store) phone_key: Option<String>,
 }
 
 impl From<&Employee> for EmployeeRow {
     fn from(employee: &Employee) -> Self {
+        Self::with_likeness(employee, &Likeness::of(employee))
+    }
+}
+
+impl EmployeeRow {
+    /// The row of `employee`, whose likeness keys are already known.
+    pub(in crate::store) fn with_likeness(employee: &Employee, likeness: &Likeness) -> Self {
         let text = |value: Option<&str>| value.map(str::to_owned);
         Self {
             employee_id: employee.employee_id.to_string(),
@@ -56,6 +69,16 @@ impl From<&Employee> for EmployeeRow {
             job_title: text(employee.job_title.as_deref()),
             manager_id: employee.manager_id.as_ref().map(EmployeeId::to_string),
             status: employee.status.as_str().to_owned(),
+            person_key: Some(likeness.person.clone().unwrap_or_default()),
+            phone_key: Some(likeness.phone.clone().unwrap_or_default()),
+        }
+    }
+
+    pub(in crate::store) fn likeness(&self) -> Likeness {
+        let key = |key: &Option<String>| key.clone().filter(|key| !key.is_empty());
+        Likeness {
+            person: key(&self.person_key),
+            phone: key(&self.phone_key),
         }
     }
 }
@@ -90,6 +113,7 @@ pub(super) struct StoredRecord {
     version: i32,
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
+    merged_into: Option<i64>,
 }
 
 /// One stored employee: its fields, and where and when it is stored.
@@ -131,13 +155,40 @@ pub(super) fn find(
     conn: &mut DbConnection,
     employee_id: &EmployeeId,
 ) -> Result<EmployeeRecord, StoreError> {
-    employees::table
+    let stored = employees::table
         .filter(employees::employee_id.eq(employee_id.as_str()))
         .select(StoredRecord::as_select())
         .first(conn)
         .optional()?
-        .map(EmployeeRecord::from)
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound)?;
+    match stored.merged_into {
+        Some(survivor) => Err(StoreError::MergedInto(survivor_id(conn, survivor)?)),
+        None => Ok(EmployeeRecord::from(stored)),
+    }
+}
+
+fn survivor_id(conn: &mut DbConnection, survivor: i64) -> Result<EmployeeId, StoreError> {
+    let id: String = employees::table
+        .find(survivor)
+        .select(employees::employee_id)
+        .first(conn)?;
+    Ok(EmployeeId::from_stored(id))
+}
+
+/// The record that answers for `employee_id`: itself, or the record it was merged into.
+pub(super) fn answering_for(
+    conn: &mut DbConnection,
+    employee_id: EmployeeId,
+) -> Result<EmployeeId, StoreError> {
+    let merged_into: Option<Option<i64>> = employees::table
+        .filter(employees::employee_id.eq(employee_id.as_str()))
+        .select(employees::merged_into)
+        .first(conn)
+        .optional()?;
+    match merged_into.flatten() {
+        Some(survivor) => survivor_id(conn, survivor),
+        None => Ok(employee_id),
+    }
 }
 
 /// The stored records holding any of these IDs or this e-mail, as (ID, e-mail): what a
@@ -156,46 +207,86 @@ pub(super) fn holders(
         query = query.or_filter(super::lower(employees::email).eq(email.as_str()));
     }
     let found: Vec<(String, String)> = query.load(conn)?;
-    Ok(found
+    found
         .into_iter()
-        .map(|(id, email)| (EmployeeId::from_stored(id), WorkEmail::from_stored(email)))
-        .collect())
+        .map(|(id, email)| {
+            let holder = answering_for(conn, EmployeeId::from_stored(id))?;
+            Ok((holder, WorkEmail::from_stored(email)))
+        })
+        .collect()
 }
 
 /// Every record's id, newest first: the page map of the whole list.
 pub(super) fn ids_newest_first(conn: &mut DbConnection) -> Result<Vec<i64>, StoreError> {
     Ok(employees::table
+        .filter(employees::merged_into.is_null())
         .select(employees::id)
         .order(employees::id.desc())
         .load(conn)?)
 }
 
-/// Records' claims in id order, a page at a time, for rebuilding the duplicate index.
+/// Records' claims in id order, a page at a time, for rebuilding the duplicate index:
+/// (id, employee ID, e-mail, the employee ID holding them). A merged-away record's
+/// claims are held by the record it was merged into.
 pub(super) fn claims_after(
     conn: &mut DbConnection,
     after: i64,
     limit: i64,
-) -> Result<Vec<(i64, String, String)>, StoreError> {
-    Ok(employees::table
+) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+    let rows: Vec<(i64, String, String, Option<i64>)> = employees::table
         .filter(employees::id.gt(after))
         .order(employees::id.asc())
         .limit(limit)
-        .select((employees::id, employees::employee_id, employees::email))
-        .load(conn)?)
+        .select((
+            employees::id,
+            employees::employee_id,
+            employees::email,
+            employees::merged_into,
+        ))
+        .load(conn)?;
+    let survivors: Vec<i64> = rows.iter().filter_map(|row| row.3).collect();
+    let survivors = if survivors.is_empty() {
+        Default::default()
+    } else {
+        super::people::employee_ids_of(conn, survivors)?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, employee_id, email, merged_into)| {
+            let holder = merged_into
+                .and_then(|survivor| survivors.get(&survivor).cloned())
+                .unwrap_or_else(|| employee_id.clone());
+            (id, employee_id, email, holder)
+        })
+        .collect())
 }
 
+/// Up to `limit` records after `after` in id order, merged-away ones left out; empty
+/// only at the end.
 pub(super) fn records_after(
     conn: &mut DbConnection,
-    after: i64,
+    mut after: i64,
     limit: i64,
 ) -> Result<Vec<EmployeeRecord>, StoreError> {
-    let stored = employees::table
-        .filter(employees::id.gt(after))
-        .order(employees::id.asc())
-        .limit(limit)
-        .select(StoredRecord::as_select())
-        .load(conn)?;
-    Ok(records(stored))
+    loop {
+        let stored: Vec<StoredRecord> = employees::table
+            .filter(employees::id.gt(after))
+            .order(employees::id.asc())
+            .limit(limit)
+            .select(StoredRecord::as_select())
+            .load(conn)?;
+        let Some(last) = stored.last().map(|record| record.id) else {
+            return Ok(Vec::new());
+        };
+        let current: Vec<StoredRecord> = stored
+            .into_iter()
+            .filter(|record| record.merged_into.is_none())
+            .collect();
+        if !current.is_empty() {
+            return Ok(records(current));
+        }
+        after = last;
+    }
 }
 
 #[derive(Debug, Clone, Queryable)]

@@ -5,10 +5,11 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::created::{Creation, insert_created};
-use super::{EmployeeRecord, EmployeeRow, find};
+use super::{EmployeeRecord, EmployeeRow, answering_for, find};
 use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
 use crate::store::audit::{self, AuditAction, FieldChange, Subject, diff};
 use crate::store::connection::DbConnection;
+use crate::store::people;
 use crate::store::schema::employees;
 use crate::store::{Rule, StoreError, lower};
 
@@ -34,7 +35,7 @@ fn explain_write_error(conn: &mut DbConnection, new: &Employee, error: StoreErro
             let field = clashing_field(&error);
             match field {
                 Field::Email => holder_of_email(conn, &new.email),
-                _ => Ok(Some(new.employee_id.clone())),
+                _ => answering_for(conn, new.employee_id.clone()).map(Some),
             }
             .map(|holder| StoreError::Conflict { field, holder })
         }
@@ -45,33 +46,40 @@ fn explain_write_error(conn: &mut DbConnection, new: &Employee, error: StoreErro
 }
 
 /// One record and its audit entry, atomically; a refusal names what to change.
+/// `confirmed` are the records a person said are someone else, although they look
+/// alike: recorded in the same transaction, and named in the audit entry.
 pub(in crate::store) fn insert(
     conn: &mut DbConnection,
     new: &Employee,
     actor: &str,
+    confirmed: &[EmployeeId],
 ) -> Result<(), StoreError> {
     let written = match conn {
-        DbConnection::Pg(pg) => {
+        DbConnection::Pg(pg) if confirmed.is_empty() => {
             let creation = Creation {
                 employee: new,
                 actor,
             };
             insert_created(pg, &[creation], false).map(drop)
         }
-        DbConnection::Sqlite(_) => conn.transaction(|conn| {
+        _ => conn.transaction(|conn| {
             let record_id = diesel::insert_into(employees::table)
                 .values(EmployeeRow::from(new))
                 .returning(employees::id)
                 .get_result::<i64>(conn)?;
-            let changes = diff(&[], &audited_fields(new));
+            let mut changes = diff(&[], &audited_fields(new));
+            if !confirmed.is_empty() {
+                changes.push(people::confirmation_change(confirmed));
+            }
             let subject = Subject::employee(record_id, new.employee_id.as_str());
-            audit::record(conn, actor, AuditAction::Create, subject, &changes)
+            audit::record(conn, actor, AuditAction::Create, subject, &changes)?;
+            people::confirm_distinct(conn, &new.employee_id, confirmed, actor)
         }),
     };
     written.map_err(|error| explain_write_error(conn, new, error))
 }
 
-fn now_utc() -> PrimitiveDateTime {
+pub(in crate::store) fn now_utc() -> PrimitiveDateTime {
     let now = time::OffsetDateTime::now_utc();
     PrimitiveDateTime::new(now.date(), now.time())
 }
@@ -86,12 +94,16 @@ pub(in crate::store) fn update(
     version: i32,
     new: &Employee,
     actor: &str,
+    confirmed: &[EmployeeId],
 ) -> Result<EmployeeRecord, StoreError> {
     let old = find(conn, current)?;
     if old.version != version {
         return Err(StoreError::StaleVersion);
     }
-    let changes = diff(&audited_fields(&old), &audited_fields(new));
+    let mut changes = diff(&audited_fields(&old), &audited_fields(new));
+    if !confirmed.is_empty() {
+        changes.push(people::confirmation_change(confirmed));
+    }
     if changes.is_empty() {
         return Ok(old);
     }
@@ -112,6 +124,7 @@ pub(in crate::store) fn update(
         }
         let subject = Subject::employee(old.id, new.employee_id.as_str());
         audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
+        people::confirm_distinct(conn, &new.employee_id, confirmed, actor)?;
         if old.employee_id != new.employee_id {
             record_reports_renamed_manager(conn, actor, &old.employee_id, &new.employee_id)?;
         }
@@ -133,30 +146,43 @@ fn record_reports_renamed_manager(
         .filter(employees::manager_id.eq(new_id.as_str()))
         .select((employees::id, employees::employee_id))
         .load(conn)?;
+    record_manager_change(conn, actor, &reports, old_id, new_id)
+}
+
+/// A line in each report's history: their manager is now `new_id`.
+pub(in crate::store) fn record_manager_change(
+    conn: &mut DbConnection,
+    actor: &str,
+    reports: &[(i64, String)],
+    old_id: &EmployeeId,
+    new_id: &EmployeeId,
+) -> Result<(), StoreError> {
     let change = [FieldChange {
         field: "manager_id".into(),
         old: Some(old_id.to_string()),
         new: Some(new_id.to_string()),
     }];
-    for (record_id, report) in &reports {
+    for (record_id, report) in reports {
         let subject = Subject::employee(*record_id, report);
         audit::record(conn, actor, AuditAction::Update, subject, &change)?;
     }
     Ok(())
 }
 
-/// Removes the record at `version`; returns it as it was.
+/// Removes the record at `version`, and with it the records merged into it; returns
+/// it as it was, and the claims its aliases held.
 pub(in crate::store) fn delete(
     conn: &mut DbConnection,
     employee_id: &EmployeeId,
     version: i32,
     actor: &str,
-) -> Result<EmployeeRecord, StoreError> {
+) -> Result<(EmployeeRecord, Vec<(EmployeeId, WorkEmail)>), StoreError> {
     let old = find(conn, employee_id)?;
     if old.version != version {
         return Err(StoreError::StaleVersion);
     }
     let removed = conn.transaction(|conn| {
+        let aliases = people::aliases_of(conn, old.id)?;
         let deleted = diesel::delete(
             employees::table
                 .filter(employees::employee_id.eq(employee_id.as_str()))
@@ -168,10 +194,11 @@ pub(in crate::store) fn delete(
         }
         let changes = diff(&audited_fields(&old), &[]);
         let subject = Subject::employee(old.id, employee_id.as_str());
-        audit::record(conn, actor, AuditAction::Delete, subject, &changes)
+        audit::record(conn, actor, AuditAction::Delete, subject, &changes)?;
+        Ok(aliases)
     });
     match removed {
-        Ok(()) => Ok(old),
+        Ok(aliases) => Ok((old, aliases)),
         Err(StoreError::Violation {
             rule: Rule::ForeignKey,
             ..
@@ -198,7 +225,9 @@ fn holder_of_email(
         .select(employees::employee_id)
         .first::<String>(conn)
         .optional()?;
-    Ok(holder.and_then(|id| EmployeeId::parse(&id).ok()))
+    holder
+        .map(|id| answering_for(conn, EmployeeId::from_stored(id)))
+        .transpose()
 }
 
 /// SQLite does not say which foreign key failed, so both backends ask; this runs only

@@ -4,13 +4,15 @@ use actix_web::{HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use askama::Template;
 use serde::Deserialize;
+use serde::de::value::MapDeserializer;
 
 use super::{employee_url, parse_version, path_id};
 use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors};
 use crate::index::Clash;
-use crate::registry::{OtherProblems, Registry, WriteError};
+use crate::registry::{LikelyMatch, OtherProblems, Registry, WriteError};
 use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
+use crate::web::receipts::Submission;
 use crate::web::session::Editor;
 use crate::web::{AppState, Layout, WebError, see_other};
 
@@ -32,6 +34,12 @@ pub struct FormPage {
     /// Every problem, taken values and an unknown manager included, by field.
     errors: FieldErrors,
     clashes: Vec<Clash>,
+    /// Stored records that look like the same person, not yet confirmed as others.
+    likely: Vec<LikelyMatch>,
+    /// What the person ticked as "a different person", to keep it ticked.
+    confirmed: Vec<EmployeeId>,
+    /// Identifies this rendering of a create form (see `receipts`).
+    form_id: String,
     stale: bool,
     departments: Arc<Vec<Department>>,
 }
@@ -44,6 +52,9 @@ impl FormPage {
             form,
             errors: FieldErrors::default(),
             clashes: Vec::new(),
+            likely: Vec::new(),
+            confirmed: Vec::new(),
+            form_id: uuid::Uuid::new_v4().simple().to_string(),
             stale: false,
             departments: state.departments.current(),
         }
@@ -78,7 +89,11 @@ impl FormPage {
     }
 
     fn has_problems(&self) -> bool {
-        !self.errors.is_empty() || self.stale
+        !self.errors.is_empty() || self.stale || !self.likely.is_empty()
+    }
+
+    fn is_confirmed(&self, candidate: &LikelyMatch) -> bool {
+        self.confirmed.contains(&candidate.employee_id)
     }
 
     fn error(&self, name: &str) -> Option<&str> {
@@ -165,6 +180,7 @@ impl FormPage {
         match error {
             WriteError::Duplicate(clashes) => self.add_clashes(clashes),
             WriteError::Invalid(errors) => self.errors = errors,
+            WriteError::Likely(matches) => self.likely = matches,
             WriteError::MissingReference(field) => self.errors.add(field, missing_reference(field)),
             WriteError::Store(StoreError::StaleVersion) => self.stale = true,
             other => return Err(other.into()),
@@ -194,28 +210,76 @@ pub async fn new_form(
     render(&page)
 }
 
+/// An employee form as posted: its fields, and what comes beside them. Read from the
+/// pairs themselves, because `confirm_distinct` may come once per ticked box as well
+/// as comma-separated.
+struct Posted {
+    fields: EmployeeForm,
+    version: String,
+    form_id: String,
+    confirmed: Vec<EmployeeId>,
+}
+
+impl Posted {
+    fn read(pairs: Vec<(String, String)>) -> Result<Self, WebError> {
+        let (mut version, mut form_id, mut confirmed) = (String::new(), String::new(), Vec::new());
+        let mut fields = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            match name.as_str() {
+                "version" => version = value,
+                "form_id" => form_id = value,
+                "confirm_distinct" => {
+                    confirmed.extend(value.split(',').filter_map(|id| EmployeeId::parse(id).ok()))
+                }
+                _ => fields.push((name, value)),
+            }
+        }
+        let fields = EmployeeForm::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(
+            fields.into_iter(),
+        ))
+        .map_err(|error| WebError::BadRequest(format!("The form could not be read: {error}.")))?;
+        Ok(Self {
+            fields,
+            version,
+            form_id,
+            confirmed,
+        })
+    }
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     Editor(user): Editor,
     layout: Layout,
-    form: web::Form<EmployeeForm>,
+    form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    let form = form.into_inner();
-    let page = |form| FormPage::new(&state, layout, FormTarget::Create, form);
-    let new = match Employee::try_from(&form) {
+    let Posted {
+        fields: form,
+        form_id,
+        confirmed,
+        ..
+    } = Posted::read(form.into_inner())?;
+    let first = match state.receipts.submit(&user.username, &form_id).await {
+        Submission::Repeat(id) => return Ok(see_other(&employee_url(&id))),
+        Submission::First(first) => first,
+    };
+    let mut page = FormPage::new(&state, layout, FormTarget::Create, form);
+    page.confirmed.clone_from(&confirmed);
+    let new = match Employee::try_from(&page.form) {
         Ok(new) => new,
         Err(errors) => {
-            return page(form)
+            return page
                 .rejected(&state.registry, None, WriteError::Invalid(errors))
                 .await;
         }
     };
-    match state.registry.create(new, &user).await {
+    match state.registry.create(new, confirmed, &user).await {
         Ok(id) => {
+            first.created(&id);
             FlashMessage::success(format!("Employee {id} was added.")).send();
             Ok(see_other(&employee_url(&id)))
         }
-        Err(error) => page(form).rejected(&state.registry, None, error).await,
+        Err(error) => page.rejected(&state.registry, None, error).await,
     }
 }
 
@@ -234,48 +298,45 @@ pub async fn edit_form(
     render(&page)
 }
 
-/// An edit form: the record's fields plus the version it was read at.
-#[derive(Deserialize)]
-pub struct EditForm {
-    #[serde(flatten)]
-    fields: EmployeeForm,
-    #[serde(default)]
-    version: String,
-}
-
 pub async fn update(
     state: web::Data<AppState>,
     Editor(user): Editor,
     layout: Layout,
     path: web::Path<String>,
-    form: web::Form<EditForm>,
+    form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let current = path_id(path)?;
-    let EditForm { fields, version } = form.into_inner();
+    let Posted {
+        fields,
+        version,
+        confirmed,
+        ..
+    } = Posted::read(form.into_inner())?;
     let version = parse_version(&version)?;
     let target = FormTarget::Edit {
         employee_id: current.clone(),
         version,
     };
-    let page = |fields| FormPage::new(&state, layout, target, fields);
+    let mut page = FormPage::new(&state, layout, target, fields);
+    page.confirmed.clone_from(&confirmed);
     let owner = current.clone();
-    let new = match Employee::try_from(&fields) {
+    let new = match Employee::try_from(&page.form) {
         Ok(new) => new,
         Err(errors) => {
-            return page(fields)
+            return page
                 .rejected(&state.registry, Some(&owner), WriteError::Invalid(errors))
                 .await;
         }
     };
-    match state.registry.update(current, version, new, &user).await {
+    match state
+        .registry
+        .update((current, version), new, confirmed, &user)
+        .await
+    {
         Ok(id) => {
             FlashMessage::success(format!("Employee {id} was saved.")).send();
             Ok(see_other(&employee_url(&id)))
         }
-        Err(error) => {
-            page(fields)
-                .rejected(&state.registry, Some(&owner), error)
-                .await
-        }
+        Err(error) => page.rejected(&state.registry, Some(&owner), error).await,
     }
 }

@@ -1,6 +1,7 @@
 //! The employee pages, one file each: the list, the add/edit form, a record with its
 //! history, and removal.
 
+mod duplicates;
 mod form;
 mod list;
 mod record;
@@ -8,6 +9,7 @@ mod remove;
 
 use actix_web::web;
 
+pub use duplicates::{confirm_merge, duplicates, merge, not_the_same_person};
 pub use form::{create, edit_form, new_form, update};
 pub use list::list;
 pub use record::{history, show};

@@ -89,6 +89,12 @@ impl Browser {
 
     /// Uploads a CSV file to the import page, with this session's CSRF token.
     pub async fn upload_csv(&self, csv: &str, dry_run: bool) -> reqwest::Response {
+        let ticked: &[&str] = if dry_run { &["dry_run"] } else { &[] };
+        self.upload_csv_ticking(csv, ticked).await
+    }
+
+    /// Uploads a CSV file with these checkboxes of the import page ticked.
+    pub async fn upload_csv_ticking(&self, csv: &str, ticked: &[&str]) -> reqwest::Response {
         let mut form = reqwest::multipart::Form::new()
             .text("csrf_token", self.csrf_token.clone())
             .part(
@@ -98,8 +104,8 @@ impl Browser {
                     .mime_str("text/csv")
                     .unwrap(),
             );
-        if dry_run {
-            form = form.text("dry_run", "1");
+        for checkbox in ticked {
+            form = form.text(checkbox.to_string(), "1");
         }
         self.client
             .post(self.url("/employees/import"))

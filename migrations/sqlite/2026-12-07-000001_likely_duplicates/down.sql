@@ -1,0 +1,8 @@
+DROP TABLE distinct_people;
+DROP INDEX employees_merged_into;
+DROP INDEX employees_unkeyed;
+DROP INDEX employees_phone_key;
+DROP INDEX employees_person_key;
+ALTER TABLE employees DROP COLUMN merged_into;
+ALTER TABLE employees DROP COLUMN phone_key;
+ALTER TABLE employees DROP COLUMN person_key;
