@@ -107,10 +107,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         command => Settings::load(&cli.settings, purpose)
             .map_err(anyhow::Error::from)
-            .and_then(|settings| {
-                roster::domain::set_phone_region(settings.phone_region);
-                run(command, settings)
-            }),
+            .and_then(|settings| run(command, settings)),
     };
     match outcome {
         Ok(code) => code,

@@ -181,8 +181,31 @@ impl Registry {
                 Ok(Some(old.employee.email))
             })
         });
-        self.write_reserved(new, Some(owner), confirmed, write)
-            .await
+        let id = self
+            .write_reserved(new, Some(owner.clone()), confirmed, write)
+            .await?;
+        if id != owner {
+            self.republish_aliases(id.clone()).await;
+        }
+        Ok(id)
+    }
+
+    /// After a record that others were merged into got a new ID: their claims name it.
+    async fn republish_aliases(&self, survivor: EmployeeId) {
+        let (store, index) = self.parts();
+        let republished = detached(async move {
+            let aliases = store.aliases_of(survivor.clone()).await?;
+            if !aliases.is_empty() {
+                index.learn_aliases(&aliases, &survivor).await;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(error) = republished {
+            // The claims still name the old ID, and turn reuses away naming it, until
+            // the next rebuild.
+            log::warn!("the aliases of a renamed record could not be republished: {error}");
+        }
     }
 
     /// Reserves the record's claims, then runs `write` on a task of its own: confirmed
@@ -205,7 +228,11 @@ impl Registry {
         let (store, index) = self.parts();
         detached(async move {
             let (id, email) = (new.employee_id.clone(), new.email.clone());
-            let recorded = match likely_check(&store, &new, owner.as_ref(), &confirmed).await {
+            let checked = match merged_manager(&store, &new).await {
+                Ok(()) => likely_check(&store, &new, owner.as_ref(), &confirmed).await,
+                Err(error) => Err(error),
+            };
+            let recorded = match checked {
                 Ok(recorded) => recorded,
                 Err(error) => {
                     index.release(reservation).await;
@@ -263,6 +290,24 @@ impl Registry {
         })
         .await
     }
+}
+
+/// A manager merged into another record is no manager any more: the form names the
+/// record that stayed. One query, only for a record with a manager.
+async fn merged_manager(store: &Store, new: &Employee) -> Result<(), WriteError> {
+    let Some(manager) = &new.manager_id else {
+        return Ok(());
+    };
+    let answering = store.answering_for(manager.clone()).await?;
+    if &answering == manager {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::default();
+    errors.add(
+        Field::ManagerId,
+        format!("{manager} was merged into {answering}: enter {answering}."),
+    );
+    Err(WriteError::Invalid(errors))
 }
 
 /// The likely check of a submission that passed the exact one: the confirmations to

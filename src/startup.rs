@@ -42,13 +42,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Rows another tool wrote have no likeness keys until the application computes them;
-/// done at each start, in the background, so the first page is not kept waiting.
+/// How often rows another tool wrote get their likeness keys.
+const FILL_KEYS_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Rows another tool wrote have no likeness keys until the application computes them:
+/// at start (in the background, so the first page is not kept waiting), then every
+/// minute, so that a likely duplicate of such a row is asked about soon after.
 async fn fill_likeness_keys(store: Store) {
-    match store.fill_likeness_keys().await {
-        Ok(0) => {}
-        Ok(filled) => log::info!("likely duplicates: computed the keys of {filled} records"),
-        Err(error) => log::warn!("likely duplicates: failed to compute keys: {error}"),
+    let mut interval = tokio::time::interval(FILL_KEYS_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store.fill_likeness_keys().await {
+            Ok(0) => {}
+            Ok(filled) => log::info!("likely duplicates: computed the keys of {filled} records"),
+            Err(error) => log::warn!("likely duplicates: failed to compute keys: {error}"),
+        }
     }
 }
 
@@ -126,6 +135,7 @@ pub struct Services {
 /// call; a command tries once and waits longer on Valkey, as nobody is queueing behind
 /// it. A command does not maintain the index: it uses it only if a server built it.
 pub async fn connect(settings: &Settings, purpose: Purpose) -> anyhow::Result<Services> {
+    crate::domain::set_phone_region(settings.phone_region);
     let store = match purpose {
         Purpose::Serve => wait_for_store(settings).await?,
         Purpose::Maintenance => open_store(settings, purpose).await?,

@@ -13,3 +13,14 @@ document.addEventListener("submit", (event) => {
   // After the submission has started: a button disabled before it would not be sent.
   setTimeout(() => { button.disabled = true; }, 0);
 });
+
+// A page restored from the back-forward cache keeps the disabled button: the person
+// is back on the form and may send it again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const button of document.querySelectorAll("button[data-submit-once]")) {
+    button.disabled = false;
+    button.removeAttribute("aria-disabled");
+    delete button.dataset.submitted;
+  }
+});

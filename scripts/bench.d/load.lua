@@ -1,6 +1,8 @@
 -- wrk script for scripts/bench: one scenario per run, chosen by ROSTER_MODE.
 --   create     POST a new employee with a unique ID      (expects 303)
 --   duplicate  POST an existing ID, mixed case + padding  (expects 409)
+--   likely     POST a new ID for a seeded person with a date of birth, the names
+--              in the other order and upper case               (expects 409)
 --   list       GET a random page of the whole list        (expects 200)
 --   search     GET a 3-letter name prefix                 (expects 200)
 -- The session cookie and CSRF token come from a browser-like sign-in.
@@ -10,6 +12,7 @@ local cookie = os.getenv("ROSTER_COOKIE")
 local csrf = os.getenv("ROSTER_CSRF")
 local seeded = tonumber(os.getenv("ROSTER_SEEDED"))
 local run_tag = os.getenv("ROSTER_RUN")
+local born_every = tonumber(os.getenv("ROSTER_BORN_EVERY") or "100")
 local names = {}
 for name in string.gmatch(os.getenv("ROSTER_NAMES"), "[^,]+") do
   table.insert(names, name)
@@ -51,6 +54,19 @@ function request()
     local body = "csrf_token=" .. csrf .. "&employee_id=" .. id
       .. "&first_name=Dup&last_name=Licate&email=dup-" .. run_tag .. "-" .. id_of_thread() .. "%40bench.example"
       .. "&hire_date=2024-01-01"
+    return wrk.format("POST", "/employees", form_headers, body)
+  elseif mode == "likely" then
+    -- Seeded record n: first name names[1 + n % 26], last name names[27 + (n // 26) % 20],
+    -- born as scripts/bench's born(n) says.
+    local n = born_every * math.random(1, math.floor(seeded / born_every))
+    local first = names[1 + n % 26]
+    local last = names[27 + math.floor(n / 26) % 20]
+    local born = string.format("%04d-%02d-%02d", 1970 + n % 30, 1 + n % 12, 1 + n % 28)
+    local id = string.format("L%s-%d-%d", run_tag, id, counter)
+    local body = "csrf_token=" .. csrf .. "&employee_id=" .. id
+      .. "&first_name=" .. string.upper(last) .. "&last_name=" .. first
+      .. "&email=" .. string.lower(id) .. "%40bench.example&hire_date=2024-01-01"
+      .. "&date_of_birth=" .. born
     return wrk.format("POST", "/employees", form_headers, body)
   elseif mode == "list" then
     local pages = math.floor(seeded / 50)

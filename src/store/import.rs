@@ -52,7 +52,8 @@ const FIND_CLASHES: &str = "
     SELECT i.line, 'manager_id', i.manager_id
       FROM import_rows i
      WHERE i.manager_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.employee_id = i.manager_id)
+       AND NOT EXISTS (SELECT 1 FROM employees e
+                        WHERE e.employee_id = i.manager_id AND e.merged_into IS NULL)
        AND NOT EXISTS (SELECT 1 FROM import_rows j WHERE j.employee_id = i.manager_id)
     ORDER BY line";
 

@@ -370,6 +370,21 @@ impl Store {
             .await
     }
 
+    /// The record that answers for `employee_id`: itself, or the one it was merged into.
+    pub async fn answering_for(&self, employee_id: EmployeeId) -> Result<EmployeeId, StoreError> {
+        self.run(move |conn| employees::answering_for(conn, employee_id))
+            .await
+    }
+
+    /// The IDs and e-mails of the records merged into this one.
+    pub async fn aliases_of(
+        &self,
+        employee_id: EmployeeId,
+    ) -> Result<Vec<(EmployeeId, WorkEmail)>, StoreError> {
+        self.run(move |conn| people::aliases_of_employee(conn, &employee_id))
+            .await
+    }
+
     /// Fills in the likeness keys of rows another tool wrote; returns how many.
     pub async fn fill_likeness_keys(&self) -> Result<usize, StoreError> {
         self.run(people::fill_keys).await

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
-use super::StoreError;
 use super::audit::{self, AuditAction, FieldChange, Subject, diff};
 use super::connection::DbConnection;
 use super::employees::{EmployeeRecord, EmployeeRow, audited_fields, find, now_utc};
 use super::schema::{distinct_people, employees};
+use super::{Rule, StoreError};
 use crate::domain::{Employee, EmployeeId, Likeness, WorkEmail, person_key, phone_key};
 
 /// Stands in for an absent key or owner in a comparison: no stored key or ID is ever
@@ -81,6 +81,8 @@ pub(super) fn likely_twins(
         )
         .filter(not(confirmed_distinct))
         .select(twin_columns())
+        // The record being edited first: whether its keys changed depends on it.
+        .order(employees::employee_id.eq(owner).desc())
         .limit(50)
         .load(conn)?;
     Ok(rows.into_iter().map(twin).collect())
@@ -127,14 +129,21 @@ fn twin_columns() -> TwinColumns {
 /// keys existed), a page at a time; returns how many rows it filled.
 pub(super) fn fill_keys(conn: &mut DbConnection) -> Result<usize, StoreError> {
     type Unkeyed = (i64, String, String, Option<time::Date>, Option<String>);
-    let mut filled = 0;
+    let unkeyed = employees::person_key
+        .is_null()
+        .or(employees::phone_key.is_null());
+    // Most rows have neither a birth date nor a phone: one statement keys them all.
+    let mut filled = diesel::update(
+        employees::table
+            .filter(unkeyed)
+            .filter(employees::date_of_birth.is_null())
+            .filter(employees::phone.is_null()),
+    )
+    .set((employees::person_key.eq(""), employees::phone_key.eq("")))
+    .execute(conn)?;
     loop {
         let page: Vec<Unkeyed> = employees::table
-            .filter(
-                employees::person_key
-                    .is_null()
-                    .or(employees::phone_key.is_null()),
-            )
+            .filter(unkeyed)
             .select((
                 employees::id,
                 employees::first_name,
@@ -153,7 +162,8 @@ pub(super) fn fill_keys(conn: &mut DbConnection) -> Result<usize, StoreError> {
             for (id, first, last, born, phone) in &page {
                 let person = person_key(first, last, *born).unwrap_or_default();
                 let phone = phone.as_deref().and_then(phone_key).unwrap_or_default();
-                diesel::update(employees::table.find(id))
+                // Only while still unkeyed: an edit meanwhile wrote keys of its own.
+                diesel::update(employees::table.find(id).filter(unkeyed))
                     .set((
                         employees::person_key.eq(person),
                         employees::phone_key.eq(phone),
@@ -209,14 +219,25 @@ pub(super) fn confirm_distinct(
             )
             .count()
             .get_result::<i64>(conn)?;
-        if known == 0 {
-            diesel::insert_into(distinct_people::table)
-                .values((
-                    distinct_people::employee_id.eq(employee_id.as_str()),
-                    distinct_people::other_id.eq(other.as_str()),
-                    distinct_people::confirmed_by.eq(actor),
-                ))
-                .execute(conn)?;
+        if known > 0 {
+            continue;
+        }
+        let inserted = diesel::insert_into(distinct_people::table)
+            .values((
+                distinct_people::employee_id.eq(employee_id.as_str()),
+                distinct_people::other_id.eq(other.as_str()),
+                distinct_people::confirmed_by.eq(actor),
+            ))
+            .execute(conn)
+            .map_err(StoreError::from);
+        match inserted {
+            // The same confirmation, sent twice at once (a double click).
+            Err(StoreError::Violation {
+                rule: Rule::Unique, ..
+            }) => {}
+            other => {
+                other?;
+            }
         }
     }
     Ok(())
@@ -259,33 +280,51 @@ pub(super) fn merge(
     if survivor.version != version || other.version != other_version {
         return Err(StoreError::StaleVersion);
     }
-    let merged = combined(&survivor, &other);
+    let mut merged = combined(&survivor, &other);
+    if leads_back(conn, merged.manager_id.clone(), [survivor_id, other_id])? {
+        // The chosen manager reports, at some remove, to one of the two: kept, the
+        // survivor would end up managing itself.
+        merged.manager_id = None;
+    }
     conn.transaction(|conn| {
-        let updated = diesel::update(
-            employees::table
-                .filter(employees::id.eq(survivor.id))
-                .filter(employees::version.eq(version)),
-        )
-        .set((
-            EmployeeRow::from(&merged),
-            employees::version.eq(version + 1),
-            employees::updated_at.eq(now_utc()),
-        ))
-        .execute(conn)?;
-        let merged_away = diesel::update(
-            employees::table
-                .filter(employees::id.eq(other.id))
-                .filter(employees::version.eq(other_version)),
-        )
-        .set((
-            employees::merged_into.eq(survivor.id),
-            employees::manager_id.eq(None::<String>),
-            employees::person_key.eq(""),
-            employees::phone_key.eq(""),
-            employees::version.eq(other_version + 1),
-            employees::updated_at.eq(now_utc()),
-        ))
-        .execute(conn)?;
+        let update_survivor = |conn: &mut DbConnection| {
+            diesel::update(
+                employees::table
+                    .filter(employees::id.eq(survivor.id))
+                    .filter(employees::version.eq(version)),
+            )
+            .set((
+                EmployeeRow::from(&merged),
+                employees::version.eq(version + 1),
+                employees::updated_at.eq(now_utc()),
+            ))
+            .execute(conn)
+        };
+        let merge_away = |conn: &mut DbConnection| {
+            diesel::update(
+                employees::table
+                    .filter(employees::id.eq(other.id))
+                    .filter(employees::version.eq(other_version)),
+            )
+            .set((
+                employees::merged_into.eq(survivor.id),
+                employees::manager_id.eq(None::<String>),
+                employees::person_key.eq(""),
+                employees::phone_key.eq(""),
+                employees::version.eq(other_version + 1),
+                employees::updated_at.eq(now_utc()),
+            ))
+            .execute(conn)
+        };
+        // Rows locked in id order, so that two merges of the same pair in opposite
+        // directions wait for each other instead of deadlocking.
+        let (updated, merged_away) = if survivor.id < other.id {
+            let updated = update_survivor(conn)?;
+            (updated, merge_away(conn)?)
+        } else {
+            let merged_away = merge_away(conn)?;
+            (update_survivor(conn)?, merged_away)
+        };
         if updated == 0 || merged_away == 0 {
             return Err(StoreError::StaleVersion);
         }
@@ -305,6 +344,49 @@ pub(super) fn merge(
             aliases,
         })
     })
+}
+
+/// Managers a chain passes at most: more means a loop already there.
+const LONGEST_CHAIN: usize = 1_000;
+
+/// Whether following managers up from `manager` reaches either of `records`.
+fn leads_back(
+    conn: &mut DbConnection,
+    mut manager: Option<EmployeeId>,
+    records: [&EmployeeId; 2],
+) -> Result<bool, StoreError> {
+    for _ in 0..LONGEST_CHAIN {
+        let Some(current) = manager else {
+            return Ok(false);
+        };
+        if records.contains(&&current) {
+            return Ok(true);
+        }
+        manager = employees::table
+            .filter(employees::employee_id.eq(current.as_str()))
+            .select(employees::manager_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten()
+            .map(EmployeeId::from_stored);
+    }
+    Ok(true)
+}
+
+/// The ID and e-mail of every record merged into the record with this employee ID.
+pub(super) fn aliases_of_employee(
+    conn: &mut DbConnection,
+    employee_id: &EmployeeId,
+) -> Result<Vec<(EmployeeId, WorkEmail)>, StoreError> {
+    let survivor = employees::table
+        .filter(employees::employee_id.eq(employee_id.as_str()))
+        .select(employees::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match survivor {
+        Some(id) => aliases_of(conn, id),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The survivor's values, with the other's wherever the survivor has none.

@@ -39,6 +39,8 @@ impl Refusal {
         match error {
             WriteError::Duplicate(_) | WriteError::Likely(_) => Some(Refusal::Conflict),
             WriteError::Invalid(_) | WriteError::MissingReference(_) => Some(Refusal::Invalid),
+            // A record merged away since its form was opened: like a stale one.
+            WriteError::Store(StoreError::MergedInto(_)) => Some(Refusal::Conflict),
             WriteError::Store(error) => Self::of_store(error),
             WriteError::Interrupted(_) => None,
         }

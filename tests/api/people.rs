@@ -13,6 +13,7 @@ on_both_backends!(
     the_pairs_page_finds_rows_written_behind_the_apps_back,
     a_merge_keeps_one_record_and_reserves_the_others_id_and_email,
     a_stale_merge_changes_nothing,
+    a_merge_never_makes_anyone_their_own_manager,
     a_merge_racing_an_edit_has_one_outcome,
     concurrent_double_submissions_make_one_record,
     an_import_holds_back_likely_duplicates_unless_accepted,
@@ -292,6 +293,71 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
             Some("E-1")
         );
     }
+    let mut managed = employee_form("E-8", "eight@example.com");
+    managed.insert("manager_id", "E-2".into());
+    let response = app.post_employee(&managed).await;
+    assert_eq!(
+        response.status().as_u16(),
+        422,
+        "a merged-away record manages nobody"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("E-2 was merged into E-1: enter E-1.")
+    );
+
+    // The survivor takes a new ID: the aliases now lead to it.
+    let mut renamed = person("E-100", "Ada", "Lovelace", "1985-12-10");
+    renamed.insert("email", "e-1@example.com".into());
+    let version = field_value(&app.get_html("/employees/E-1/edit").await, "version").unwrap();
+    let response = app
+        .post_form("/employees/E-1", &edit_fields(&renamed, &version))
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let reuse = app
+        .post_employee(&employee_form("E-2", "fresh@example.com"))
+        .await;
+    assert_eq!(reuse.status().as_u16(), 409);
+    assert!(
+        reuse
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"/employees/E-100\"")
+    );
+    assert_eq!(
+        app.get("/employees/E-2").await.headers()["location"],
+        "/employees/E-100"
+    );
+}
+
+async fn a_merge_never_makes_anyone_their_own_manager(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    // S reports to R, who reports to O: once O's reports move to S, S would report to
+    // R, who reports to S.
+    added(&app, &employee_form("O-1", "o@example.com")).await;
+    let mut r = employee_form("R-1", "r@example.com");
+    r.insert("manager_id", "O-1".into());
+    added(&app, &r).await;
+    let mut s = employee_form("S-1", "s@example.com");
+    s.insert("manager_id", "R-1".into());
+    added(&app, &s).await;
+
+    let response = app
+        .post_form(
+            "/employees/S-1/merge",
+            &[("other", "O-1"), ("version", "1"), ("other_version", "1")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let managers = app.database().texts(
+        "SELECT employee_id || '>' || coalesce(manager_id, '') AS s FROM employees \
+         WHERE merged_into IS NULL ORDER BY employee_id",
+    );
+    assert_eq!(managers, ["R-1>S-1", "S-1>"]);
 }
 
 async fn a_stale_merge_changes_nothing(backend: Backend) {

@@ -7,8 +7,10 @@ ALTER TABLE employees ADD COLUMN phone_key TEXT;
 -- Set on a record merged into another: it stays, so its ID and e-mail stay taken (the
 -- unique indexes hold them as aliases of the survivor), but no list shows it.
 ALTER TABLE employees ADD COLUMN merged_into BIGINT REFERENCES employees (id) ON DELETE CASCADE;
-CREATE INDEX employees_person_key ON employees (person_key) WHERE person_key <> '';
-CREATE INDEX employees_phone_key ON employees (phone_key) WHERE phone_key <> '';
+-- Whole, not partial: a lookup binds its key as a parameter, and neither planner uses a
+-- partial index (WHERE person_key <> '') for a comparison with a parameter.
+CREATE INDEX employees_person_key ON employees (person_key);
+CREATE INDEX employees_phone_key ON employees (phone_key);
 CREATE INDEX employees_unkeyed ON employees (id) WHERE person_key IS NULL OR phone_key IS NULL;
 CREATE INDEX employees_merged_into ON employees (merged_into) WHERE merged_into IS NOT NULL;
 
@@ -21,3 +23,15 @@ CREATE TABLE distinct_people (
     PRIMARY KEY (employee_id, other_id)
 );
 CREATE INDEX distinct_people_other_id ON distinct_people (other_id);
+
+-- Filling in a row's likeness keys is no change of the person: an edit form opened
+-- before stays current. Any other change still makes a new version.
+DROP TRIGGER employees_next_version;
+CREATE TRIGGER employees_next_version AFTER UPDATE ON employees
+WHEN NEW.version = OLD.version
+ AND NEW.person_key IS OLD.person_key
+ AND NEW.phone_key IS OLD.phone_key
+BEGIN
+    UPDATE employees SET version = OLD.version + 1, updated_at = CURRENT_TIMESTAMP
+    WHERE id = NEW.id;
+END;

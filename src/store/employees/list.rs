@@ -165,6 +165,7 @@ pub(in crate::store) fn plain_page(
     ids_newest_first: &[i64],
 ) -> Result<Option<EmployeePage>, StoreError> {
     let newest: Option<i64> = employees::table
+        .filter(employees::merged_into.is_null())
         .select(diesel::dsl::max(employees::id))
         .first(conn)?;
     if newest > ids_newest_first.first().copied() {

@@ -176,7 +176,7 @@ fn survivor_id(conn: &mut DbConnection, survivor: i64) -> Result<EmployeeId, Sto
 }
 
 /// The record that answers for `employee_id`: itself, or the record it was merged into.
-pub(super) fn answering_for(
+pub(in crate::store) fn answering_for(
     conn: &mut DbConnection,
     employee_id: EmployeeId,
 ) -> Result<EmployeeId, StoreError> {

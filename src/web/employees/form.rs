@@ -182,7 +182,9 @@ impl FormPage {
             WriteError::Invalid(errors) => self.errors = errors,
             WriteError::Likely(matches) => self.likely = matches,
             WriteError::MissingReference(field) => self.errors.add(field, missing_reference(field)),
-            WriteError::Store(StoreError::StaleVersion) => self.stale = true,
+            WriteError::Store(StoreError::StaleVersion | StoreError::MergedInto(_)) => {
+                self.stale = true;
+            }
             other => return Err(other.into()),
         }
         self.add_clashes(others.clashes);
