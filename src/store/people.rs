@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
-use diesel::dsl::{exists, not};
+use diesel::dsl::{exists, not, sql};
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::audit::{self, AuditAction, FieldChange, Subject, diff};
 use super::connection::DbConnection;
@@ -16,6 +18,18 @@ use crate::domain::{Employee, EmployeeId, Likeness, WorkEmail, person_key, phone
 /// Stands in for an absent key or owner in a comparison: no stored key or ID is ever
 /// `-` (IDs start with a letter or digit; keys hold `|` or start with `+`).
 const NO_VALUE: &str = "-";
+
+/// The key indexes hold only records that have the key: most have neither a birth
+/// date nor a phone, and an index entry for each of them would cost every insert.
+/// The conditions are written out, not bound, so that both planners see they match
+/// the indexes' own.
+fn has_person_key() -> SqlLiteral<Bool> {
+    sql::<Bool>("employees.person_key <> ''")
+}
+
+fn has_phone_key() -> SqlLiteral<Bool> {
+    sql::<Bool>("employees.phone_key <> ''")
+}
 
 /// A stored record that shares a likeness key with a submission.
 #[derive(Debug, Clone)]
@@ -76,7 +90,8 @@ pub(super) fn likely_twins(
         .filter(
             employees::person_key
                 .eq(person)
-                .or(employees::phone_key.eq(phone))
+                .and(has_person_key())
+                .or(employees::phone_key.eq(phone).and(has_phone_key()))
                 .or(employees::employee_id.eq(owner)),
         )
         .filter(not(confirmed_distinct))
@@ -98,7 +113,8 @@ pub(super) fn twins_by_keys(
         .filter(
             employees::person_key
                 .eq_any(keys)
-                .or(employees::phone_key.eq_any(keys)),
+                .and(has_person_key())
+                .or(employees::phone_key.eq_any(keys).and(has_phone_key())),
         )
         .select(twin_columns())
         .load(conn)?;
@@ -187,7 +203,7 @@ pub struct KeyedPeople {
 pub(super) fn keyed_people(conn: &mut DbConnection) -> Result<KeyedPeople, StoreError> {
     let rows: Vec<TwinRow> = employees::table
         .filter(employees::merged_into.is_null())
-        .filter(employees::person_key.ne("").or(employees::phone_key.ne("")))
+        .filter(has_person_key().or(has_phone_key()))
         .select(twin_columns())
         .order(employees::employee_id.asc())
         .load(conn)?;
