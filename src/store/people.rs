@@ -304,33 +304,25 @@ pub(super) fn merge(
     }
     conn.transaction(|conn| {
         let update_survivor = |conn: &mut DbConnection| {
-            diesel::update(
-                employees::table
-                    .filter(employees::id.eq(survivor.id))
-                    .filter(employees::version.eq(version)),
-            )
-            .set((
-                EmployeeRow::from(&merged),
-                employees::version.eq(version + 1),
-                employees::updated_at.eq(now_utc()),
-            ))
-            .execute(conn)
+            diesel::update(at_version(survivor.id, version))
+                .set((
+                    EmployeeRow::from(&merged),
+                    employees::version.eq(version + 1),
+                    employees::updated_at.eq(now_utc()),
+                ))
+                .execute(conn)
         };
         let merge_away = |conn: &mut DbConnection| {
-            diesel::update(
-                employees::table
-                    .filter(employees::id.eq(other.id))
-                    .filter(employees::version.eq(other_version)),
-            )
-            .set((
-                employees::merged_into.eq(survivor.id),
-                employees::manager_id.eq(None::<String>),
-                employees::person_key.eq(""),
-                employees::phone_key.eq(""),
-                employees::version.eq(other_version + 1),
-                employees::updated_at.eq(now_utc()),
-            ))
-            .execute(conn)
+            diesel::update(at_version(other.id, other_version))
+                .set((
+                    employees::merged_into.eq(survivor.id),
+                    employees::manager_id.eq(None::<String>),
+                    employees::person_key.eq(""),
+                    employees::phone_key.eq(""),
+                    employees::version.eq(other_version + 1),
+                    employees::updated_at.eq(now_utc()),
+                ))
+                .execute(conn)
         };
         // Rows locked in id order, so that two merges of the same pair in opposite
         // directions wait for each other instead of deadlocking.
@@ -360,6 +352,19 @@ pub(super) fn merge(
             aliases,
         })
     })
+}
+
+type AtVersion = diesel::dsl::Filter<
+    diesel::dsl::Filter<employees::table, diesel::dsl::Eq<employees::id, i64>>,
+    diesel::dsl::Eq<employees::version, i32>,
+>;
+
+/// The record `id` if it is still at `version`: an update of it that matches nothing
+/// lost a race with another write.
+fn at_version(id: i64, version: i32) -> AtVersion {
+    employees::table
+        .filter(employees::id.eq(id))
+        .filter(employees::version.eq(version))
 }
 
 /// Managers a chain passes at most: more means a loop already there.

@@ -40,6 +40,30 @@ async fn added(app: &TestApp, form: &Form) {
     assert_eq!(response.status().as_u16(), 303, "{:?}", form);
 }
 
+/// Asserts the answer's status; returns its page.
+async fn page_of(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status().as_u16(), status);
+    response.text().await.unwrap()
+}
+
+/// Merges `other` into `survivor`, each at the version given, as the merge page does.
+async fn merge(
+    app: &TestApp,
+    survivor: &str,
+    other: &str,
+    (version, other_version): (&str, &str),
+) -> reqwest::Response {
+    app.post_form(
+        &format!("/employees/{survivor}/merge"),
+        &[
+            ("other", other),
+            ("version", version),
+            ("other_version", other_version),
+        ],
+    )
+    .await
+}
+
 fn stored(app: &TestApp) -> i64 {
     app.database().count("SELECT count(*) AS n FROM employees")
 }
@@ -61,8 +85,7 @@ async fn the_same_name_and_birth_date_in_any_spelling_is_asked_about(backend: Ba
         let response = app
             .post_employee(&person(&id, first, last, "1985-12-10"))
             .await;
-        assert_eq!(response.status().as_u16(), 409, "{first} {last}");
-        let page = response.text().await.unwrap();
+        let page = page_of(response, 409).await;
         assert!(
             page.contains("This may be someone already on file"),
             "{page}"
@@ -103,8 +126,7 @@ async fn the_same_phone_written_another_way_is_asked_about(backend: Backend) {
         other.insert("first_name", "Bea".into());
         other.insert("phone", written.into());
         let response = app.post_employee(&other).await;
-        assert_eq!(response.status().as_u16(), 409, "{written}");
-        let page = response.text().await.unwrap();
+        let page = page_of(response, 409).await;
         assert!(page.contains("same phone"), "{written}: {page}");
     }
     let mut another = employee_form("E-9", "nine@example.com");
@@ -131,8 +153,7 @@ async fn confirming_stores_the_record_and_a_new_candidate_asks_again(backend: Ba
     let mut third = fields(&person("E-3", "Lovelace", "Ada", "1985-12-10"));
     third.push(("confirm_distinct".into(), "E-1".into()));
     let response = app.post_form("/employees", &third).await;
-    assert_eq!(response.status().as_u16(), 409);
-    let page = response.text().await.unwrap();
+    let page = page_of(response, 409).await;
     assert!(
         page.contains("name=\"confirm_distinct\" value=\"E-2\""),
         "{page}"
@@ -169,12 +190,9 @@ async fn an_edit_asks_only_when_it_makes_someone_look_alike(backend: Backend) {
     let response = app
         .post_form("/employees/E-2", &edit_fields(&second, "2"))
         .await;
-    assert_eq!(response.status().as_u16(), 409);
     assert!(
-        response
-            .text()
+        page_of(response, 409)
             .await
-            .unwrap()
             .contains("href=\"/employees/E-1\"")
     );
 
@@ -244,12 +262,7 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
 
     let confirm = app.get_html("/employees/E-1/merge?other=E-2").await;
     assert!(confirm.contains("Merge E-2 into E-1"), "{confirm}");
-    let response = app
-        .post_form(
-            "/employees/E-1/merge",
-            &[("other", "E-2"), ("version", "1"), ("other_version", "1")],
-        )
-        .await;
+    let response = merge(&app, "E-1", "E-2", ("1", "1")).await;
     let page = app.follow(response).await;
     assert!(page.contains("E-2 was merged into E-1"), "{page}");
     assert!(
@@ -279,8 +292,7 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
         employee_form("E-7", "e-2@example.com"),
     ] {
         let response = app.post_employee(&form).await;
-        assert_eq!(response.status().as_u16(), 409);
-        let page = response.text().await.unwrap();
+        let page = page_of(response, 409).await;
         assert!(
             page.contains("href=\"/employees/E-1\""),
             "names the survivor: {page}"
@@ -296,16 +308,10 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
     let mut managed = employee_form("E-8", "eight@example.com");
     managed.insert("manager_id", "E-2".into());
     let response = app.post_employee(&managed).await;
-    assert_eq!(
-        response.status().as_u16(),
-        422,
-        "a merged-away record manages nobody"
-    );
+    // A merged-away record manages nobody.
     assert!(
-        response
-            .text()
+        page_of(response, 422)
             .await
-            .unwrap()
             .contains("E-2 was merged into E-1: enter E-1.")
     );
 
@@ -320,12 +326,9 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
     let reuse = app
         .post_employee(&employee_form("E-2", "fresh@example.com"))
         .await;
-    assert_eq!(reuse.status().as_u16(), 409);
     assert!(
-        reuse
-            .text()
+        page_of(reuse, 409)
             .await
-            .unwrap()
             .contains("href=\"/employees/E-100\"")
     );
     assert_eq!(
@@ -346,12 +349,7 @@ async fn a_merge_never_makes_anyone_their_own_manager(backend: Backend) {
     s.insert("manager_id", "R-1".into());
     added(&app, &s).await;
 
-    let response = app
-        .post_form(
-            "/employees/S-1/merge",
-            &[("other", "O-1"), ("version", "1"), ("other_version", "1")],
-        )
-        .await;
+    let response = merge(&app, "S-1", "O-1", ("1", "1")).await;
     assert_eq!(response.status().as_u16(), 303);
     let managers = app.database().texts(
         "SELECT employee_id || '>' || coalesce(manager_id, '') AS s FROM employees \
@@ -365,20 +363,8 @@ async fn a_stale_merge_changes_nothing(backend: Backend) {
     added(&app, &employee_form("E-1", "one@example.com")).await;
     added(&app, &employee_form("E-2", "two@example.com")).await;
 
-    let response = app
-        .post_form(
-            "/employees/E-1/merge",
-            &[("other", "E-2"), ("version", "1"), ("other_version", "7")],
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 409);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("Nothing was merged")
-    );
+    let response = merge(&app, "E-1", "E-2", ("1", "7")).await;
+    assert!(page_of(response, 409).await.contains("Nothing was merged"));
     assert_eq!(app.get("/employees/E-2").await.status().as_u16(), 200);
     assert_eq!(
         app.database()
@@ -404,15 +390,9 @@ async fn a_merge_racing_an_edit_has_one_outcome(backend: Backend) {
         let edit_path = format!("/employees/{other}");
         let mut edited = employee_form(&other, &format!("o{round}@example.com"));
         edited.insert("job_title", "Edited".into());
-        let merge_path = format!("/employees/{survivor}/merge");
-        let merge_fields = [
-            ("other", other.as_str()),
-            ("version", "1"),
-            ("other_version", "1"),
-        ];
         let edit_fields = edit_fields(&edited, "1");
         let (merge, edit) = tokio::join!(
-            app.post_form(&merge_path, &merge_fields),
+            merge(&app, &survivor, &other, ("1", "1")),
             app.post_form(&edit_path, &edit_fields),
         );
         let statuses = (merge.status().as_u16(), edit.status().as_u16());

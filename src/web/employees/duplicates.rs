@@ -39,11 +39,10 @@ pub async fn duplicates(
     render(&DuplicatesPage { layout, found })
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct PairForm {
-    #[serde(default)]
     employee_id: String,
-    #[serde(default)]
     other: String,
 }
 
@@ -100,9 +99,9 @@ impl MergePage {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct MergeQuery {
-    #[serde(default)]
     other: String,
 }
 
@@ -144,13 +143,11 @@ pub async fn confirm_merge(
     render(&merge_page(&state, layout, survivor, other, None).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct MergeForm {
-    #[serde(default)]
     other: String,
-    #[serde(default)]
     version: String,
-    #[serde(default)]
     other_version: String,
 }
 
