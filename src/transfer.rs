@@ -261,7 +261,7 @@ fn read_in_batches(
                     send(ImportBatch::Refused);
                 }
                 claims.push((employee.employee_id.clone(), employee.email.clone()));
-                batch.push(ImportRecord::new(row.line, &employee, &likeness));
+                batch.push(ImportRecord::new(row.line, &employee));
             }
             None if !refused => {
                 refused = true;

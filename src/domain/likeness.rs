@@ -78,7 +78,7 @@ impl Likeness {
                 employee.last_name.as_str(),
                 employee.date_of_birth,
             ),
-            phone: employee.phone.as_deref().and_then(phone_key),
+            phone: employee.phone.international().map(str::to_owned),
         }
     }
 

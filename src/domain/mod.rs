@@ -44,7 +44,7 @@ mod person_name;
 mod user;
 
 pub use email::WorkEmail;
-pub use employee::{Employee, EmployeeForm, EmploymentStatus, OptionalText};
+pub use employee::{Employee, EmployeeForm, EmploymentStatus, OptionalText, Phone};
 pub use employee_id::EmployeeId;
 pub use field::{Field, FieldErrors};
 pub use likeness::{

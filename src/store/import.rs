@@ -66,12 +66,11 @@ pub struct ImportRecord {
 }
 
 impl ImportRecord {
-    /// `likeness` is the employee's, computed once where the file is read.
-    pub fn new(line: u64, employee: &Employee, likeness: &Likeness) -> Self {
+    pub fn new(line: u64, employee: &Employee) -> Self {
         let changes = audit::encode(&diff(&[], &audited_fields(employee)));
         Self {
             line,
-            row: EmployeeRow::with_likeness(employee, likeness),
+            row: EmployeeRow::from(employee),
             changes,
         }
     }

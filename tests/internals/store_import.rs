@@ -2,7 +2,7 @@
 //! half way, so this test feeds the store its batches itself.
 
 use roster::config::{DatabaseUrl, Purpose};
-use roster::domain::{Employee, EmployeeForm, Likeness};
+use roster::domain::{Employee, EmployeeForm};
 use roster::store::{ImportBatch, ImportRecord, Store};
 
 use crate::support::{Backend, TestDatabase};
@@ -27,8 +27,7 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             hire_date: "2024-03-01".into(),
             ..EmployeeForm::default()
         };
-        let employee = Employee::try_from(&form).unwrap();
-        ImportRecord::new(n, &employee, &Likeness::of(&employee))
+        ImportRecord::new(n, &Employee::try_from(&form).unwrap())
     };
 
     for finished in [false, true] {

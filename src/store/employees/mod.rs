@@ -21,7 +21,7 @@ use super::StoreError;
 use super::connection::DbConnection;
 use super::schema::{departments, employees};
 use crate::domain::{
-    Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, WorkEmail,
+    Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, Phone, WorkEmail,
 };
 
 /// An employee's columns as the database holds them: the one row shape that every
@@ -49,14 +49,8 @@ pub(in crate::store) struct EmployeeRow {
 
 impl From<&Employee> for EmployeeRow {
     fn from(employee: &Employee) -> Self {
-        Self::with_likeness(employee, &Likeness::of(employee))
-    }
-}
-
-impl EmployeeRow {
-    /// The row of `employee`, whose likeness keys are already known.
-    pub(in crate::store) fn with_likeness(employee: &Employee, likeness: &Likeness) -> Self {
         let text = |value: Option<&str>| value.map(str::to_owned);
+        let likeness = Likeness::of(employee);
         Self {
             employee_id: employee.employee_id.to_string(),
             first_name: employee.first_name.to_string(),
@@ -69,11 +63,13 @@ impl EmployeeRow {
             job_title: text(employee.job_title.as_deref()),
             manager_id: employee.manager_id.as_ref().map(EmployeeId::to_string),
             status: employee.status.as_str().to_owned(),
-            person_key: Some(likeness.person.clone().unwrap_or_default()),
-            phone_key: Some(likeness.phone.clone().unwrap_or_default()),
+            person_key: Some(likeness.person.unwrap_or_default()),
+            phone_key: Some(likeness.phone.unwrap_or_default()),
         }
     }
+}
 
+impl EmployeeRow {
     pub(in crate::store) fn likeness(&self) -> Likeness {
         let key = |key: &Option<String>| key.clone().filter(|key| !key.is_empty());
         Likeness {
@@ -93,7 +89,7 @@ impl From<EmployeeRow> for Employee {
             last_name: PersonName::from_stored(row.last_name),
             email: WorkEmail::from_stored(row.email),
             hire_date: row.hire_date,
-            phone: OptionalText::from_stored(row.phone),
+            phone: Phone::from_stored(row.phone, row.phone_key),
             date_of_birth: row.date_of_birth,
             department_id: row.department_id,
             job_title: OptionalText::from_stored(row.job_title),
