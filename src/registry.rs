@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use crate::auth::CurrentUser;
 use crate::domain::{
-    Employee, EmployeeForm, EmployeeId, Field, FieldErrors, Likeness, MatchReason, WorkEmail,
+    Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, Likeness,
+    MatchReason, WorkEmail,
 };
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
 use crate::store::{KeyedPeople, LikelyTwin, Store, StoreError};
@@ -51,6 +52,21 @@ impl From<StoreError> for WriteError {
                 Self::Duplicate(vec![Clash { field, holder }])
             }
             StoreError::MissingReference(field) => Self::MissingReference(field),
+            StoreError::NotOnStaff(manager) => manager_problem(left_message(&manager)),
+            StoreError::ManagementLoop { manager } => manager_problem(format!(
+                "{manager} reports to this employee, directly or through others: \
+                 choose someone else, or first give {manager} another manager."
+            )),
+            StoreError::DepartmentArchived => {
+                let mut errors = FieldErrors::default();
+                errors.add(Field::DepartmentId, ARCHIVED_DEPARTMENT);
+                Self::Invalid(errors)
+            }
+            StoreError::LeavingByForm { terminated } => {
+                let mut errors = FieldErrors::default();
+                errors.add(Field::Status, status_by_hand(terminated));
+                Self::Invalid(errors)
+            }
             other => Self::Store(other),
         }
     }
@@ -150,6 +166,11 @@ impl Registry {
         confirmed: Vec<EmployeeId>,
         actor: &CurrentUser,
     ) -> Result<EmployeeId, WriteError> {
+        if new.status == EmploymentStatus::Terminated {
+            let mut errors = FieldErrors::default();
+            errors.add(Field::Status, status_by_hand(false));
+            return Err(WriteError::Invalid(errors));
+        }
         let actor = actor.username.clone();
         let write: WriteStep = Box::new(move |store, new, confirmed| {
             Box::pin(async move {
@@ -228,7 +249,7 @@ impl Registry {
         let (store, index) = self.parts();
         detached(async move {
             let (id, email) = (new.employee_id.clone(), new.email.clone());
-            let checked = match merged_manager(&store, &new).await {
+            let checked = match manager_on_staff(&store, &new).await {
                 Ok(()) => likely_check(&store, &new, owner.as_ref(), &confirmed).await,
                 Err(error) => Err(error),
             };
@@ -292,22 +313,47 @@ impl Registry {
     }
 }
 
-/// A manager merged into another record is no manager any more: the form names the
-/// record that stayed. One query, only for a record with a manager.
-async fn merged_manager(store: &Store, new: &Employee) -> Result<(), WriteError> {
+/// A manager must be on the staff: a record merged into another is no manager any more
+/// (the form names the record that stayed), and a leaver manages no one. One query,
+/// only for a record with a manager; an edit checks again, with the chain of managers,
+/// inside its transaction.
+async fn manager_on_staff(store: &Store, new: &Employee) -> Result<(), WriteError> {
     let Some(manager) = &new.manager_id else {
         return Ok(());
     };
-    let answering = store.answering_for(manager.clone()).await?;
-    if &answering == manager {
-        return Ok(());
+    let message = match store.standing(manager.clone()).await? {
+        // The store's foreign key refuses it, after the version check: a stale form
+        // is told it is stale first.
+        None => return Ok(()),
+        Some((answering, _)) if &answering != manager => {
+            format!("{manager} was merged into {answering}: enter {answering}.")
+        }
+        Some((_, EmploymentStatus::Terminated)) => left_message(manager),
+        Some(_) => return Ok(()),
+    };
+    Err(manager_problem(message))
+}
+
+pub const ARCHIVED_DEPARTMENT: &str =
+    "This department is archived: it takes no new members. Choose another.";
+
+/// Why the status field does not start or end a termination, and what does.
+fn status_by_hand(terminated: bool) -> &'static str {
+    if terminated {
+        "This employee has left: use Reactivate on their page to rehire them."
+    } else {
+        "Use Terminate on the employee's page to record a leaver, with the last day."
     }
+}
+
+fn left_message(manager: &EmployeeId) -> String {
+    format!("{manager} has left (terminated): choose a current employee as manager.")
+}
+
+fn manager_problem(message: String) -> WriteError {
     let mut errors = FieldErrors::default();
-    errors.add(
-        Field::ManagerId,
-        format!("{manager} was merged into {answering}: enter {answering}."),
-    );
-    Err(WriteError::Invalid(errors))
+    errors.add(Field::ManagerId, message);
+    WriteError::Invalid(errors)
 }
 
 /// The likely check of a submission that passed the exact one: the confirmations to

@@ -165,6 +165,11 @@ impl Employee {
     pub fn status_label(&self) -> &'static str {
         self.status.label()
     }
+
+    /// A leaver: the record stays, but no list of current staff shows it.
+    pub fn has_left(&self) -> bool {
+        self.status == EmploymentStatus::Terminated
+    }
 }
 
 impl EmployeeForm {
@@ -316,7 +321,7 @@ fn check_across_fields(
 
 /// A `YYYY-MM-DD` date. A date of the right shape that does not exist is told apart
 /// from text that is no date at all, so that the message says what to change.
-fn parse_date(raw: &str) -> Result<Date, String> {
+pub(super) fn parse_date(raw: &str) -> Result<Date, String> {
     let text = raw.trim();
     if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
         return Ok(date);

@@ -91,7 +91,7 @@ impl ImportRow {
     }
 }
 
-/// Department names, case-insensitively, to their ids.
+/// Department names, ignoring case and spaces as their unique index does, to their ids.
 pub struct DepartmentNames(HashMap<String, i64>);
 
 impl DepartmentNames {
@@ -99,13 +99,13 @@ impl DepartmentNames {
         Self(
             departments
                 .into_iter()
-                .map(|(id, name)| (name.trim().to_lowercase(), id))
+                .map(|(id, name)| (super::department_key(name), id))
                 .collect(),
         )
     }
 
     fn id_of(&self, name: &str) -> Option<i64> {
-        self.0.get(&name.trim().to_lowercase()).copied()
+        self.0.get(&super::department_key(name)).copied()
     }
 }
 

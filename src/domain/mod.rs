@@ -34,19 +34,23 @@ macro_rules! checked_text {
     };
 }
 
+mod department;
 mod email;
 mod employee;
 mod employee_id;
 mod field;
 pub mod import;
+mod leaving;
 mod likeness;
 mod person_name;
 mod user;
 
+pub use department::{DepartmentName, key_of as department_key};
 pub use email::WorkEmail;
 pub use employee::{Employee, EmployeeForm, EmploymentStatus, OptionalText, Phone};
 pub use employee_id::EmployeeId;
 pub use field::{Field, FieldErrors};
+pub use leaving::{Termination, TerminationProblem};
 pub use likeness::{
     Likeness, MatchReason, fold_name, parse_phone_region, person_key, phone_key, set_phone_region,
 };

@@ -85,6 +85,14 @@ impl<'a> Subject<'a> {
         }
     }
 
+    pub fn department(record_id: i64, name: &'a str) -> Self {
+        Self {
+            kind: "department",
+            record_id,
+            name,
+        }
+    }
+
     pub fn account(record_id: i64, username: &'a str) -> Self {
         Self {
             kind: "account",

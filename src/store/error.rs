@@ -25,6 +25,28 @@ pub enum StoreError {
     StaleVersion,
     #[error("the employee still manages others")]
     StillManaging,
+    /// A department's name is taken by this department (its name as stored).
+    #[error("the department name is taken by {0}")]
+    DepartmentTaken(String),
+    /// The employee named is not on the staff: not stored, merged away or terminated.
+    #[error("{0} is not on the staff")]
+    NotOnStaff(EmployeeId),
+    /// A manager's new manager reports to them, directly or through others.
+    #[error("{manager} reports to the employee, so cannot manage them")]
+    ManagementLoop { manager: EmployeeId },
+    /// A termination refused: these current staff still report to the employee.
+    #[error("the employee still manages {}", .0.len())]
+    StillManages(Vec<(EmployeeId, String)>),
+    /// Termination or reactivation of a record that is in that state already.
+    #[error("the record is already {0}")]
+    AlreadyIs(&'static str),
+    /// An edit that would start or end a termination by setting the status: that is
+    /// what terminate and reactivate are for (they keep the date).
+    #[error("the status can change to or from terminated only by terminate or reactivate")]
+    LeavingByForm { terminated: bool },
+    /// An archived department takes no new members.
+    #[error("the department is archived")]
+    DepartmentArchived,
     #[error("the username is taken")]
     UsernameTaken,
     /// A rule of the schema refused the write; the caller says what it means.

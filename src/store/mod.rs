@@ -4,6 +4,7 @@
 
 mod audit;
 mod connection;
+mod departments;
 mod employees;
 mod error;
 mod group_commit;
@@ -21,14 +22,20 @@ use diesel::connection::SimpleConnection;
 
 pub use audit::{AuditEvent, FieldChange};
 pub use connection::SetupError;
-pub use employees::{Department, EmployeePage, EmployeeRecord, ListQuery, PAGE_SIZE, SortOrder};
+pub use departments::{Department, DepartmentChange};
+pub use employees::{
+    EmployeePage, EmployeeRecord, ListQuery, OrgPerson, PAGE_SIZE, PageSize, SortColumn, SortOrder,
+    StatusFilter,
+};
 pub use error::{Rule, StoreError};
 pub use import::{ImportBatch, ImportClash, ImportFindings, ImportLikely, ImportRecord};
 pub use people::{KeyedPeople, LikelyTwin, Merged};
 pub use users::UserRecord;
 
 use crate::config::{DatabaseUrl, Purpose};
-use crate::domain::{Employee, EmployeeId, Likeness, Role, Username, WorkEmail};
+use crate::domain::{
+    DepartmentName, Employee, EmployeeId, Likeness, Role, Termination, Username, WorkEmail,
+};
 use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
@@ -346,7 +353,81 @@ impl Store {
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
-        self.run(employees::departments).await
+        self.run(departments::all).await
+    }
+
+    /// Each department's current staff, by department id.
+    pub async fn department_head_counts(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        self.run(departments::head_counts).await
+    }
+
+    /// Returns the new department's id.
+    pub async fn add_department(
+        &self,
+        name: DepartmentName,
+        actor: String,
+    ) -> Result<i64, StoreError> {
+        self.run(move |conn| departments::add(conn, &name, &actor))
+            .await
+    }
+
+    pub async fn change_department(
+        &self,
+        id: i64,
+        change: DepartmentChange,
+        actor: String,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| departments::change_department(conn, id, &change, &actor))
+            .await
+    }
+
+    /// Ends the employment of the record at `version`; refused while current staff
+    /// report to it.
+    pub async fn terminate_employee(
+        &self,
+        (id, version): (EmployeeId, i32),
+        termination: Termination,
+        actor: String,
+    ) -> Result<(), StoreError> {
+        let terminated = self
+            .run(move |conn| {
+                let leaving = employees::Leaving::Terminate(&termination);
+                employees::set_leaving(conn, &id, version, leaving, &actor)
+            })
+            .await;
+        // The default list leaves leavers out: its page map changed.
+        self.written(terminated)
+    }
+
+    /// Rehires the terminated record at `version`: the same record, active again.
+    pub async fn reactivate_employee(
+        &self,
+        (id, version): (EmployeeId, i32),
+        actor: String,
+    ) -> Result<(), StoreError> {
+        let reactivated = self
+            .run(move |conn| {
+                employees::set_leaving(conn, &id, version, employees::Leaving::Reactivate, &actor)
+            })
+            .await;
+        self.written(reactivated)
+    }
+
+    /// Everyone on the staff with their manager, for the org chart.
+    pub async fn staff(&self) -> Result<Vec<OrgPerson>, StoreError> {
+        self.run(employees::staff).await
+    }
+
+    /// Who reports to `manager` (current staff), up to `limit`, by ID with names.
+    pub async fn direct_reports(
+        &self,
+        manager: EmployeeId,
+        limit: i64,
+    ) -> Result<Vec<(EmployeeId, String)>, StoreError> {
+        self.run(move |conn| employees::current_reports(conn, &manager, limit))
+            .await
     }
 
     /// Up to `limit` records after `after` in id order, as (id, employee ID, e-mail,
@@ -373,6 +454,15 @@ impl Store {
     /// The record that answers for `employee_id`: itself, or the one it was merged into.
     pub async fn answering_for(&self, employee_id: EmployeeId) -> Result<EmployeeId, StoreError> {
         self.run(move |conn| employees::answering_for(conn, employee_id))
+            .await
+    }
+
+    /// The record answering for the ID (itself or its merge survivor) and its status.
+    pub async fn standing(
+        &self,
+        employee_id: EmployeeId,
+    ) -> Result<Option<(EmployeeId, crate::domain::EmploymentStatus)>, StoreError> {
+        self.run(move |conn| employees::standing(conn, employee_id))
             .await
     }
 

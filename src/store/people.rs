@@ -10,7 +10,7 @@ use diesel::sql_types::Bool;
 
 use super::audit::{self, AuditAction, FieldChange, Subject, diff};
 use super::connection::DbConnection;
-use super::employees::{EmployeeRecord, EmployeeRow, audited_fields, find, now_utc};
+use super::employees::{EmployeeRecord, EmployeeRow, audited_fields, chain_reaches, find, now_utc};
 use super::schema::{distinct_people, employees};
 use super::{Rule, StoreError};
 use crate::domain::{Employee, EmployeeId, Likeness, WorkEmail, person_key, phone_key};
@@ -297,7 +297,11 @@ pub(super) fn merge(
         return Err(StoreError::StaleVersion);
     }
     let mut merged = combined(&survivor, &other);
-    if leads_back(conn, merged.manager_id.clone(), [survivor_id, other_id])? {
+    let leads_back = match &merged.manager_id {
+        Some(manager) => chain_reaches(conn, manager, [survivor_id, other_id])?,
+        None => false,
+    };
+    if leads_back {
         // The chosen manager reports, at some remove, to one of the two: kept, the
         // survivor would end up managing itself.
         merged.manager_id = None;
@@ -365,33 +369,6 @@ fn at_version(id: i64, version: i32) -> AtVersion {
     employees::table
         .filter(employees::id.eq(id))
         .filter(employees::version.eq(version))
-}
-
-/// Managers a chain passes at most: more means a loop already there.
-const LONGEST_CHAIN: usize = 1_000;
-
-/// Whether following managers up from `manager` reaches either of `records`.
-fn leads_back(
-    conn: &mut DbConnection,
-    mut manager: Option<EmployeeId>,
-    records: [&EmployeeId; 2],
-) -> Result<bool, StoreError> {
-    for _ in 0..LONGEST_CHAIN {
-        let Some(current) = manager else {
-            return Ok(false);
-        };
-        if records.contains(&&current) {
-            return Ok(true);
-        }
-        manager = employees::table
-            .filter(employees::employee_id.eq(current.as_str()))
-            .select(employees::manager_id)
-            .first::<Option<String>>(conn)
-            .optional()?
-            .flatten()
-            .map(EmployeeId::from_stored);
-    }
-    Ok(true)
 }
 
 /// The ID and e-mail of every record merged into the record with this employee ID.

@@ -6,6 +6,9 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> Timestamp,
+        name_key -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        head_id -> Nullable<Text>,
     }
 }
 
@@ -29,6 +32,8 @@ diesel::table! {
         person_key -> Nullable<Text>,
         phone_key -> Nullable<Text>,
         merged_into -> Nullable<BigInt>,
+        termination_date -> Nullable<Date>,
+        termination_reason -> Nullable<Text>,
     }
 }
 

@@ -51,8 +51,15 @@ impl Refusal {
             StoreError::Conflict { .. }
             | StoreError::StaleVersion
             | StoreError::StillManaging
-            | StoreError::UsernameTaken => Some(Refusal::Conflict),
-            StoreError::MissingReference(_) => Some(Refusal::Invalid),
+            | StoreError::UsernameTaken
+            | StoreError::DepartmentTaken(_)
+            | StoreError::StillManages(_)
+            | StoreError::AlreadyIs(_) => Some(Refusal::Conflict),
+            StoreError::MissingReference(_)
+            | StoreError::NotOnStaff(_)
+            | StoreError::ManagementLoop { .. }
+            | StoreError::LeavingByForm { .. }
+            | StoreError::DepartmentArchived => Some(Refusal::Invalid),
             StoreError::NotFound
             | StoreError::MergedInto(_)
             | StoreError::Violation { .. }

@@ -2,12 +2,14 @@
 //! call the registry or the store, flash, redirect.
 
 mod admin;
+mod departments;
 mod employees;
 mod error;
 mod health;
 mod login;
 mod metrics;
 mod observe;
+mod org;
 mod receipts;
 mod session;
 mod transfer;
@@ -97,6 +99,7 @@ pub fn pages(config: &mut web::ServiceConfig) {
                 .route("/", web::get().to(home))
                 .route("/logout", web::post().to(login::sign_out))
                 .configure(employee_routes)
+                .configure(department_routes)
                 .configure(account_routes)
                 .default_service(web::to(not_found)),
         );
@@ -139,10 +142,35 @@ fn employee_routes(config: &mut web::ServiceConfig) {
             "/employees/{employee_id}/merge",
             web::post().to(employees::merge),
         )
+        .route(
+            "/employees/{employee_id}/terminate",
+            web::get().to(employees::terminate_form),
+        )
+        .route(
+            "/employees/{employee_id}/terminate",
+            web::post().to(employees::terminate),
+        )
+        .route(
+            "/employees/{employee_id}/reactivate",
+            web::post().to(employees::reactivate),
+        )
         .route("/duplicates", web::get().to(employees::duplicates))
         .route(
             "/duplicates/distinct",
             web::post().to(employees::not_the_same_person),
+        );
+}
+
+fn department_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/org", web::get().to(org::chart))
+        .route("/departments", web::get().to(departments::list))
+        .route("/departments", web::post().to(departments::add))
+        .route("/departments/{id}", web::get().to(departments::edit_form))
+        .route("/departments/{id}", web::post().to(departments::update))
+        .route(
+            "/departments/{id}/archive",
+            web::post().to(departments::archive),
         );
 }
 

@@ -99,6 +99,48 @@ const TABLE: &[Case] = &[
         "other=NOBODY-1&version=1&other_version=1",
         [401, 403, 404, 404],
     ),
+    case(
+        "GET",
+        "/employees/{employee_id}/terminate",
+        "",
+        [303, 403, 200, 200],
+    ),
+    // A last day that is no date: the form says so.
+    case(
+        "POST",
+        "/employees/{employee_id}/terminate",
+        "termination_date=soon&version=1",
+        [401, 403, 422, 422],
+    ),
+    // The record is active: there is nothing to reactivate.
+    case(
+        "POST",
+        "/employees/{employee_id}/reactivate",
+        "version=1",
+        [401, 403, 409, 409],
+    ),
+    case("GET", "/org", "", [303, 200, 200, 200]),
+    case("GET", "/departments", "", [303, 200, 200, 200]),
+    case(
+        "POST",
+        "/departments",
+        "name=Department+{who}",
+        [401, 403, 403, 303],
+    ),
+    // `{id}` names no department.
+    case("GET", "/departments/{id}", "", [303, 403, 403, 404]),
+    case(
+        "POST",
+        "/departments/{id}",
+        "name=Renamed",
+        [401, 403, 403, 404],
+    ),
+    case(
+        "POST",
+        "/departments/{id}/archive",
+        "archived=true",
+        [401, 403, 403, 404],
+    ),
     case("GET", "/duplicates", "", [303, 403, 200, 200]),
     case(
         "POST",

@@ -13,6 +13,7 @@ mod duplicates;
 mod edits;
 mod invariants;
 mod operations;
+mod organisation;
 mod outage;
 mod pages;
 mod people;

@@ -5,7 +5,7 @@ on_both_backends!(
     the_list_shows_fifty_newest_first_with_page_links,
     search_matches_the_start_of_id_name_or_email_ignoring_case,
     an_unknown_or_malformed_employee_id_is_not_found,
-    malformed_list_parameters_are_a_clear_bad_request,
+    malformed_list_parameters_fall_back_to_the_default_with_a_notice,
     a_long_search_result_pages_on_without_counting_and_oldest_first_works_deep,
     a_search_over_many_records_finds_the_newest_matches_wherever_they_are,
 );
@@ -94,18 +94,26 @@ async fn an_unknown_or_malformed_employee_id_is_not_found(backend: Backend) {
     assert_eq!(app.get("/no/such/page").await.status().as_u16(), 404);
 }
 
-async fn malformed_list_parameters_are_a_clear_bad_request(backend: Backend) {
+async fn malformed_list_parameters_fall_back_to_the_default_with_a_notice(backend: Backend) {
     let app = TestApp::on(backend).spawn().await;
+    app.add_employee("E-1", "one@example.com").await;
 
-    for query in [
-        "page=0",
-        "page=abc",
-        "sort=sideways",
-        "status=retired",
-        "department=x",
+    for (query, notice) in [
+        ("page=0", "not a page number"),
+        ("page=abc", "not a page number"),
+        ("sort=sideways", "order in the link"),
+        ("status=retired", "status in the link"),
+        ("department=x", "department in the link"),
+        ("per_page=7", "25, 50 or 100"),
     ] {
         let response = app.get(&format!("/employees?{query}")).await;
-        assert_eq!(response.status().as_u16(), 400, "{query}");
+        assert_eq!(response.status().as_u16(), 200, "{query}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(notice), "{query}: {page}");
+        assert!(
+            page.contains(">E-1</a>"),
+            "{query}: the default list is shown"
+        );
     }
     assert_eq!(
         app.get("/employees?q=&status=&page=")
@@ -152,7 +160,7 @@ async fn a_long_search_result_pages_on_without_counting_and_oldest_first_works_d
 
     let first = app.get_html("/employees?q=FIRST").await;
     assert_eq!(rows(&first), 50);
-    assert!(first.contains("More than 50 employees found"), "{first}");
+    assert!(first.contains("120 employees found"), "counted: {first}");
     assert!(first.contains("rel=\"next\""));
     let last = app.get_html("/employees?q=first&page=3").await;
     assert_eq!(rows(&last), 20);
@@ -180,6 +188,10 @@ async fn a_search_over_many_records_finds_the_newest_matches_wherever_they_are(b
         "newest first"
     );
     assert!(!common.contains(">S-2050</a>"));
+    assert!(
+        common.contains("More than 1000 employees found"),
+        "counting stops at 1,000: {common}"
+    );
     // Rare and old: found beyond the newest records.
     let rare = app.get_html("/employees?q=s-00").await;
     assert_eq!(rows(&rare), 9, "{rare}");

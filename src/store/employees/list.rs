@@ -11,37 +11,160 @@ use crate::store::{StoreError, lower};
 
 pub const PAGE_SIZE: i64 = 50;
 
+/// The status leavers have: the default list leaves them out.
+pub(in crate::store) const TERMINATED: &str = "terminated";
+
+/// The columns a list can be ordered by; `Added` is the order records were stored in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SortOrder {
+pub enum SortColumn {
     #[default]
-    Newest,
-    Oldest,
-    Name,
+    Added,
     EmployeeId,
+    Name,
+    Department,
+    HireDate,
+    Status,
 }
 
-impl SortOrder {
-    pub const ALL: [SortOrder; 4] = [Self::Newest, Self::Oldest, Self::Name, Self::EmployeeId];
+impl SortColumn {
+    pub const HEADERS: [SortColumn; 5] = [
+        Self::EmployeeId,
+        Self::Name,
+        Self::Department,
+        Self::Status,
+        Self::HireDate,
+    ];
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|order| order.as_str() == raw)
-    }
-
-    pub fn as_str(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
-            Self::Newest => "newest",
-            Self::Oldest => "oldest",
-            Self::Name => "name",
+            Self::Added => "added",
             Self::EmployeeId => "employee_id",
+            Self::Name => "name",
+            Self::Department => "department",
+            Self::HireDate => "hire_date",
+            Self::Status => "status",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Newest => "Newest first",
-            Self::Oldest => "Oldest first",
-            Self::Name => "Last name",
+            Self::Added => "Added",
             Self::EmployeeId => "Employee ID",
+            Self::Name => "Name",
+            Self::Department => "Department",
+            Self::HireDate => "Hired",
+            Self::Status => "Status",
+        }
+    }
+}
+
+/// A column and a direction. In the URL: the column's name for ascending, with a `-`
+/// before it for descending; `newest` and `oldest` for the order records were added in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortOrder {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+impl Default for SortOrder {
+    fn default() -> Self {
+        Self {
+            column: SortColumn::Added,
+            descending: true,
+        }
+    }
+}
+
+impl SortOrder {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let order = |column, descending| Some(Self { column, descending });
+        match raw {
+            "newest" => order(SortColumn::Added, true),
+            "oldest" => order(SortColumn::Added, false),
+            _ => {
+                let (name, descending) = match raw.strip_prefix('-') {
+                    Some(name) => (name, true),
+                    None => (raw, false),
+                };
+                let column = SortColumn::HEADERS
+                    .into_iter()
+                    .find(|column| column.name() == name)?;
+                order(column, descending)
+            }
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        match (self.column, self.descending) {
+            (SortColumn::Added, true) => "newest".into(),
+            (SortColumn::Added, false) => "oldest".into(),
+            (column, true) => format!("-{}", column.name()),
+            (column, false) => column.name().into(),
+        }
+    }
+
+    /// The order a column header's link asks for: this column ascending, or, when the
+    /// list is in that order already, the other way round.
+    pub fn toggled(self, column: SortColumn) -> Self {
+        Self {
+            column,
+            descending: self.column == column && !self.descending,
+        }
+    }
+
+    fn by_id(self) -> bool {
+        self.column == SortColumn::Added
+    }
+}
+
+/// How many records a page holds: a choice of three, 50 unless asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(i64);
+
+impl PageSize {
+    pub const CHOICES: [i64; 3] = [25, 50, 100];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let size = raw.parse().ok()?;
+        Self::CHOICES.contains(&size).then_some(Self(size))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for PageSize {
+    fn default() -> Self {
+        Self(PAGE_SIZE)
+    }
+}
+
+/// Whose records a list shows: by default the staff (active and on leave), leavers
+/// only when asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    Current,
+    Only(EmploymentStatus),
+    All,
+}
+
+impl StatusFilter {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "" => Some(Self::Current),
+            "all" => Some(Self::All),
+            other => EmploymentStatus::parse(other).ok().map(Self::Only),
+        }
+    }
+
+    /// As the list's URL says it; empty for the default.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "",
+            Self::Only(status) => status.as_str(),
+            Self::All => "all",
         }
     }
 }
@@ -51,9 +174,10 @@ impl SortOrder {
 pub struct ListQuery {
     pub search: Option<String>,
     pub department: Option<i64>,
-    pub status: Option<EmploymentStatus>,
+    pub status: StatusFilter,
     pub sort: SortOrder,
-    /// 1-based.
+    pub page_size: PageSize,
+    /// 1-based; a page past the end shows the last one.
     pub page: i64,
 }
 
@@ -61,29 +185,25 @@ pub struct ListQuery {
 pub struct EmployeePage {
     pub employees: Vec<EmployeeRecord>,
     pub page: i64,
-    /// Known for the whole list; for a filtered one, only once its last page is seen.
+    pub page_size: i64,
+    /// How many match: known for the default list, and for a filtered one when
+    /// counting stopped before `COUNT_UP_TO` (otherwise there are more than that).
     pub total: Option<i64>,
     pub has_next: bool,
 }
 
+/// A filtered list counts its matches up to this many, past which it says "more than".
+pub const COUNT_UP_TO: i64 = 1_000;
+
 impl EmployeePage {
     pub fn page_count(&self) -> Option<i64> {
         self.total
-            .map(|total| ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1))
-    }
-
-    /// How many match, when it is known: always for the whole list, and for a
-    /// filtered one once the results end on this page.
-    pub fn known_total(&self) -> Option<i64> {
-        self.total.or_else(|| {
-            let seen = (self.page - 1) * PAGE_SIZE + self.employees.len() as i64;
-            (!self.has_next).then_some(seen)
-        })
+            .map(|total| ((total + self.page_size - 1) / self.page_size).max(1))
     }
 
     /// A lower bound while the total is not known.
     pub fn at_least(&self) -> i64 {
-        self.page * PAGE_SIZE
+        COUNT_UP_TO.max(self.page * self.page_size)
     }
 }
 
@@ -135,27 +255,29 @@ fn filtered(list: &ListQuery, sqlite: bool) -> employees::BoxedQuery<'static, Mu
     if let Some(department) = list.department {
         query = query.filter(employees::department_id.eq(department));
     }
-    if let Some(status) = list.status {
-        query = query.filter(employees::status.eq(status.as_str()));
-    }
+    query = match list.status {
+        StatusFilter::Current => query.filter(employees::status.ne(TERMINATED)),
+        StatusFilter::Only(status) => query.filter(employees::status.eq(status.as_str())),
+        StatusFilter::All => query,
+    };
     query
 }
 
 impl ListQuery {
     pub(in crate::store) fn is_first_page_of_newest_search(&self) -> bool {
-        self.search.is_some() && self.sort == SortOrder::Newest && self.page <= 1
+        self.search.is_some() && self.sort == SortOrder::default() && self.page <= 1
     }
 
-    /// The whole list in id order: served from the page map, without OFFSET or count.
+    /// The default list in id order: served from the page map, without OFFSET or count.
     pub(in crate::store) fn is_plain(&self) -> bool {
         self.search.is_none()
             && self.department.is_none()
-            && self.status.is_none()
-            && matches!(self.sort, SortOrder::Newest | SortOrder::Oldest)
+            && self.status == StatusFilter::Current
+            && self.sort.by_id()
     }
 }
 
-/// A page of the whole list, newest or oldest first, starting at the id the page map
+/// A page of the default list, newest or oldest first, starting at the id the page map
 /// says it starts at: an index range scan, however deep the page. `None` when the map
 /// misses records added since it was built (by an outside tool, say): one `max(id)`
 /// on the primary key tells.
@@ -166,73 +288,151 @@ pub(in crate::store) fn plain_page(
 ) -> Result<Option<EmployeePage>, StoreError> {
     let newest: Option<i64> = employees::table
         .filter(employees::merged_into.is_null())
+        .filter(employees::status.ne(TERMINATED))
         .select(diesel::dsl::max(employees::id))
         .first(conn)?;
     if newest > ids_newest_first.first().copied() {
         return Ok(None);
     }
     let total = ids_newest_first.len() as i64;
-    let page = list.page.max(1);
-    let skip = (page - 1) * PAGE_SIZE;
+    let size = list.page_size.get();
+    let last_page = ((total + size - 1) / size).max(1);
+    let page = list.page.clamp(1, last_page);
+    let skip = (page - 1) * size;
     let mut employees = Vec::new();
     if skip < total {
         let query = employees::table
             .filter(employees::merged_into.is_null())
+            .filter(employees::status.ne(TERMINATED))
             .select(StoredRecord::as_select())
-            .limit(PAGE_SIZE)
+            .limit(size)
             .into_boxed();
         let skip = skip as usize;
-        employees = match list.sort {
-            // Page 1 has no bound, so records newer than the map still show.
-            SortOrder::Newest if page == 1 => query.order(employees::id.desc()).load(conn)?,
-            SortOrder::Newest => query
-                .filter(employees::id.le(ids_newest_first[skip]))
-                .order(employees::id.desc())
-                .load(conn)?,
-            _ => query
+        employees = if list.sort.descending {
+            if page == 1 {
+                // Page 1 has no bound, so records newer than the map still show.
+                query.order(employees::id.desc()).load(conn)?
+            } else {
+                query
+                    .filter(employees::id.le(ids_newest_first[skip]))
+                    .order(employees::id.desc())
+                    .load(conn)?
+            }
+        } else {
+            query
                 .filter(employees::id.ge(ids_newest_first[ids_newest_first.len() - 1 - skip]))
                 .order(employees::id.asc())
-                .load(conn)?,
+                .load(conn)?
         };
     }
-    let employees = records(employees);
     Ok(Some(EmployeePage {
-        has_next: skip + PAGE_SIZE < total,
-        employees,
+        has_next: skip + size < total,
+        employees: records(employees),
         page,
+        page_size: size,
         total: Some(total),
     }))
 }
 
+/// The department's name, for ordering by it: departments are few, and each lookup is
+/// one step on their primary key.
+fn department_name()
+-> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>> {
+    diesel::dsl::sql("(SELECT d.name FROM departments d WHERE d.id = employees.department_id)")
+}
+
+/// `query` in the list's order, the internal id last so that equal keys keep one order
+/// from page to page.
+fn ordered(
+    query: employees::BoxedQuery<'static, MultiBackend>,
+    sort: SortOrder,
+    searching: bool,
+) -> employees::BoxedQuery<'static, MultiBackend> {
+    // For a search, `id + 0` keeps the planners from walking the id index and
+    // filtering row by row: they expect a match every few rows, but matches can sit
+    // far from the newest records, and then that walk reads most of the table. The
+    // search's indexes find the matches; a top-N sort orders them.
+    macro_rules! by {
+        ($($key:expr),+) => {
+            if sort.descending {
+                query.order(($($key.desc()),+, employees::id.desc()))
+            } else {
+                query.order(($($key.asc()),+, employees::id.asc()))
+            }
+        };
+    }
+    match sort.column {
+        SortColumn::Added if searching => {
+            let order_key = employees::id + 0;
+            if sort.descending {
+                query.order(order_key.desc())
+            } else {
+                query.order(order_key.asc())
+            }
+        }
+        SortColumn::Added if sort.descending => query.order(employees::id.desc()),
+        SortColumn::Added => query.order(employees::id.asc()),
+        SortColumn::EmployeeId => by!(employees::employee_id),
+        SortColumn::Name => by!(employees::last_name, employees::first_name),
+        SortColumn::Department => by!(department_name()),
+        SortColumn::HireDate => by!(employees::hire_date),
+        SortColumn::Status => by!(employees::status),
+    }
+}
+
 /// A page of a filtered or otherwise sorted list: one row more than a page tells
-/// whether another follows, so no count is needed.
+/// whether another follows; past the end, the last page. The matches are counted only
+/// when there is a next page, and then only up to `COUNT_UP_TO`.
 pub(in crate::store) fn filtered_page(
     conn: &mut DbConnection,
     list: &ListQuery,
 ) -> Result<EmployeePage, StoreError> {
-    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let size = list.page_size.get();
     let page = list.page.max(1);
-    let query = filtered(list, sqlite);
-    // For a search, `id + 0` keeps the planners from walking the id index and
-    // filtering row by row: they expect a match every few rows, but matches can sit
-    // far from the newest records, and then that walk reads most of the table. The
-    // prefix indexes find the matches; a top-N sort orders them.
-    let order_key = employees::id + 0;
-    let ordered = match (list.sort, list.search.is_some()) {
-        (SortOrder::Newest, true) => query.order(order_key.desc()),
-        (SortOrder::Oldest, true) => query.order(order_key.asc()),
-        (SortOrder::Newest, false) => query.order(employees::id.desc()),
-        (SortOrder::Oldest, false) => query.order(employees::id.asc()),
-        (SortOrder::Name, _) => query.order((
-            employees::last_name.asc(),
-            employees::first_name.asc(),
-            employees::id.asc(),
-        )),
-        (SortOrder::EmployeeId, _) => query.order(employees::employee_id.asc()),
-    };
-    let window = ordered.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE);
-    let by_id_order = matches!(list.sort, SortOrder::Newest | SortOrder::Oldest);
-    let mut employees: Vec<StoredRecord> = if sqlite && list.search.is_some() && by_id_order {
+    let (mut employees, has_next) = window(conn, list, page)?;
+    let seen = (page - 1) * size + employees.len() as i64;
+    if !has_next && !employees.is_empty() {
+        return Ok(EmployeePage {
+            employees,
+            page,
+            page_size: size,
+            total: Some(seen),
+            has_next,
+        });
+    }
+    let total = count_up_to(conn, list)?;
+    let last_page = total.map_or(page, |total| ((total + size - 1) / size).max(1));
+    if employees.is_empty() && page > last_page {
+        employees = window(conn, list, last_page)?.0;
+        return Ok(EmployeePage {
+            employees,
+            page: last_page,
+            page_size: size,
+            total,
+            has_next: false,
+        });
+    }
+    Ok(EmployeePage {
+        employees,
+        page,
+        page_size: size,
+        total,
+        has_next,
+    })
+}
+
+/// The records of one page, and whether another follows.
+fn window(
+    conn: &mut DbConnection,
+    list: &ListQuery,
+    page: i64,
+) -> Result<(Vec<EmployeeRecord>, bool), StoreError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let size = list.page_size.get();
+    let window = ordered(filtered(list, sqlite), list.sort, list.search.is_some())
+        .limit(size + 1)
+        .offset((page - 1) * size);
+    let mut employees: Vec<StoredRecord> = if sqlite && list.search.is_some() && list.sort.by_id() {
         // SQLite sorts what it selects: ids straight from the prefix indexes sort in
         // a fraction of the time whole rows take (1.1 against 8.4 ms for 3,800
         // matches); then the page's rows are read by id.
@@ -246,14 +446,20 @@ pub(in crate::store) fn filtered_page(
     } else {
         window.select(StoredRecord::as_select()).load(conn)?
     };
-    let has_next = employees.len() as i64 > PAGE_SIZE;
-    employees.truncate(PAGE_SIZE as usize);
-    Ok(EmployeePage {
-        employees: records(employees),
-        page,
-        total: None,
-        has_next,
-    })
+    let has_next = employees.len() as i64 > size;
+    employees.truncate(size as usize);
+    Ok((records(employees), has_next))
+}
+
+/// How many match, when it is at most `COUNT_UP_TO`: the count stops there.
+fn count_up_to(conn: &mut DbConnection, list: &ListQuery) -> Result<Option<i64>, StoreError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let ids: Vec<i64> = filtered(list, sqlite)
+        .select(employees::id)
+        .limit(COUNT_UP_TO + 1)
+        .load(conn)?;
+    let found = ids.len() as i64;
+    Ok((found <= COUNT_UP_TO).then_some(found))
 }
 
 /// Page 1 of a newest-first search, looked for among the newest `window` records only
@@ -275,20 +481,24 @@ pub(in crate::store) fn search_newest_window(
         return Ok(None);
     };
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let size = list.page_size.get();
     let mut employees: Vec<StoredRecord> = filtered(list, sqlite)
         .filter(employees::id.ge(floor))
         .order(employees::id.desc())
-        .limit(PAGE_SIZE + 1)
+        .limit(size + 1)
         .select(StoredRecord::as_select())
         .load(conn)?;
-    if (employees.len() as i64) <= PAGE_SIZE {
+    if (employees.len() as i64) <= size {
         return Ok(None);
     }
-    employees.truncate(PAGE_SIZE as usize);
+    employees.truncate(size as usize);
+    let employees = records(employees);
+    let total = count_up_to(conn, list)?;
     Ok(Some(EmployeePage {
-        employees: records(employees),
+        employees,
         page: 1,
-        total: None,
+        page_size: size,
+        total,
         has_next: true,
     }))
 }

@@ -4,7 +4,10 @@
 //! violation into a conflict naming the record that holds the value. Never check first.
 
 mod created;
+mod hierarchy;
+mod leaving;
 mod list;
+mod org;
 mod write;
 
 use diesel::prelude::*;
@@ -13,15 +16,20 @@ use std::ops::Deref;
 use time::{Date, PrimitiveDateTime};
 
 pub(super) use created::{Creation, insert_created};
-pub use list::{EmployeePage, ListQuery, PAGE_SIZE, SortOrder};
+pub(super) use hierarchy::chain_reaches;
+pub(super) use leaving::{Leaving, current_reports, set_leaving};
+pub use list::{EmployeePage, ListQuery, PAGE_SIZE, PageSize, SortColumn, SortOrder, StatusFilter};
 pub(super) use list::{filtered_page, plain_page, search_newest_window};
+pub use org::OrgPerson;
+pub(super) use org::staff;
 pub(super) use write::{audited_fields, delete, insert, now_utc, record_manager_change, update};
 
 use super::StoreError;
 use super::connection::DbConnection;
-use super::schema::{departments, employees};
+use super::schema::employees;
 use crate::domain::{
-    Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, Phone, WorkEmail,
+    Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, Phone, Termination,
+    WorkEmail,
 };
 
 /// An employee's columns as the database holds them: the one row shape that every
@@ -110,6 +118,8 @@ pub(super) struct StoredRecord {
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
     merged_into: Option<i64>,
+    termination_date: Option<Date>,
+    termination_reason: Option<String>,
 }
 
 /// One stored employee: its fields, and where and when it is stored.
@@ -120,6 +130,8 @@ pub struct EmployeeRecord {
     pub version: i32,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    /// Set while the record's status is terminated.
+    pub termination: Option<Termination>,
 }
 
 /// Pages read a record's fields as if they were its own.
@@ -139,6 +151,10 @@ impl From<StoredRecord> for EmployeeRecord {
             version: stored.version,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
+            termination: leaving::termination_of(
+                stored.termination_date,
+                stored.termination_reason,
+            ),
         }
     }
 }
@@ -187,6 +203,33 @@ pub(in crate::store) fn answering_for(
     }
 }
 
+/// The record answering for `employee_id` (itself, or the one it was merged into) and
+/// that record's status; `None` when no record holds the ID.
+pub(in crate::store) fn standing(
+    conn: &mut DbConnection,
+    employee_id: EmployeeId,
+) -> Result<Option<(EmployeeId, EmploymentStatus)>, StoreError> {
+    let found: Option<(Option<i64>, String)> = employees::table
+        .filter(employees::employee_id.eq(employee_id.as_str()))
+        .select((employees::merged_into, employees::status))
+        .first(conn)
+        .optional()?;
+    Ok(match found {
+        None => None,
+        Some((None, status)) => Some((employee_id, EmploymentStatus::from_stored(&status))),
+        Some((Some(survivor), _)) => {
+            let (id, status): (String, String) = employees::table
+                .find(survivor)
+                .select((employees::employee_id, employees::status))
+                .first(conn)?;
+            Some((
+                EmployeeId::from_stored(id),
+                EmploymentStatus::from_stored(&status),
+            ))
+        }
+    })
+}
+
 /// The stored records holding any of these IDs or this e-mail, as (ID, e-mail): what a
 /// rejected form asks so that it names every taken value and unknown manager at once.
 pub(super) fn holders(
@@ -212,10 +255,12 @@ pub(super) fn holders(
         .collect()
 }
 
-/// Every record's id, newest first: the page map of the whole list.
+/// Every current record's id (leavers and merged-away ones left out), newest first: the
+/// page map of the default list.
 pub(super) fn ids_newest_first(conn: &mut DbConnection) -> Result<Vec<i64>, StoreError> {
     Ok(employees::table
         .filter(employees::merged_into.is_null())
+        .filter(employees::status.ne(list::TERMINATED))
         .select(employees::id)
         .order(employees::id.desc())
         .load(conn)?)
@@ -283,17 +328,4 @@ pub(super) fn records_after(
         }
         after = last;
     }
-}
-
-#[derive(Debug, Clone, Queryable)]
-pub struct Department {
-    pub id: i64,
-    pub name: String,
-}
-
-pub(super) fn departments(conn: &mut DbConnection) -> Result<Vec<Department>, StoreError> {
-    Ok(departments::table
-        .select((departments::id, departments::name))
-        .order(departments::name.asc())
-        .load(conn)?)
 }

@@ -5,12 +5,13 @@ use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
 use super::created::{Creation, insert_created};
+use super::hierarchy;
 use super::{EmployeeRecord, EmployeeRow, answering_for, find};
-use crate::domain::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
+use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, WorkEmail};
 use crate::store::audit::{self, AuditAction, FieldChange, Subject, diff};
 use crate::store::connection::DbConnection;
 use crate::store::people;
-use crate::store::schema::employees;
+use crate::store::schema::{departments, employees};
 use crate::store::{Rule, StoreError, lower};
 
 /// The record's fields as the audit trail shows them: each field's text as the form
@@ -100,6 +101,15 @@ pub(in crate::store) fn update(
     if old.version != version {
         return Err(StoreError::StaleVersion);
     }
+    let terminated = old.status == EmploymentStatus::Terminated;
+    if terminated != (new.status == EmploymentStatus::Terminated) {
+        return Err(StoreError::LeavingByForm { terminated });
+    }
+    if let Some(department) = new.department_id
+        && new.department_id != old.department_id
+    {
+        refuse_archived(conn, department)?;
+    }
     let mut changes = diff(&audited_fields(&old), &audited_fields(new));
     if !confirmed.is_empty() {
         changes.push(people::confirmation_change(confirmed));
@@ -107,7 +117,14 @@ pub(in crate::store) fn update(
     if changes.is_empty() {
         return Ok(old);
     }
+    let new_manager = new
+        .manager_id
+        .as_ref()
+        .filter(|_| new.manager_id != old.manager_id);
     conn.transaction(|conn| {
+        if new_manager.is_some() {
+            hierarchy::lock_hierarchy(conn)?;
+        }
         let updated = diesel::update(
             employees::table
                 .filter(employees::employee_id.eq(current.as_str()))
@@ -122,6 +139,9 @@ pub(in crate::store) fn update(
         if updated == 0 {
             return Err(StoreError::StaleVersion);
         }
+        if let Some(manager) = new_manager {
+            hierarchy::check_new_manager(conn, &new.employee_id, manager)?;
+        }
         let subject = Subject::employee(old.id, new.employee_id.as_str());
         audit::record(conn, actor, AuditAction::Update, subject, &changes)?;
         people::confirm_distinct(conn, &new.employee_id, confirmed, actor)?;
@@ -132,6 +152,21 @@ pub(in crate::store) fn update(
     })
     .map_err(|error| explain_write_error(conn, new, error))?;
     Ok(old)
+}
+
+/// An archived department keeps its members but takes no new ones. (A department
+/// archived between this check and the commit still gains this one member: archiving
+/// is an admin's rare act, and the member can be moved.)
+fn refuse_archived(conn: &mut DbConnection, department: i64) -> Result<(), StoreError> {
+    let archived = departments::table
+        .find(department)
+        .select(departments::archived_at.is_not_null())
+        .first::<bool>(conn)
+        .optional()?;
+    match archived {
+        Some(true) => Err(StoreError::DepartmentArchived),
+        _ => Ok(()),
+    }
 }
 
 /// A manager's new ID reaches their reports through `ON UPDATE CASCADE` (and a new

@@ -9,7 +9,7 @@ use serde::de::value::MapDeserializer;
 use super::{employee_url, parse_version, path_id};
 use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors};
 use crate::index::Clash;
-use crate::registry::{LikelyMatch, OtherProblems, Registry, WriteError};
+use crate::registry::{ARCHIVED_DEPARTMENT, LikelyMatch, OtherProblems, Registry, WriteError};
 use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
 use crate::web::receipts::Submission;
@@ -127,8 +127,14 @@ impl FormPage {
         }
     }
 
-    fn statuses(&self) -> [EmploymentStatus; 3] {
-        EmploymentStatus::ALL
+    /// A status is set here only while the person is on the staff: leaving and
+    /// returning have their own actions, which keep the date.
+    fn statuses(&self) -> Vec<EmploymentStatus> {
+        if self.is_status(&EmploymentStatus::Terminated) {
+            vec![EmploymentStatus::Terminated]
+        } else {
+            vec![EmploymentStatus::Active, EmploymentStatus::OnLeave]
+        }
     }
 
     fn is_status(&self, status: &EmploymentStatus) -> bool {
@@ -275,6 +281,13 @@ pub async fn create(
                 .await;
         }
     };
+    if is_archived(&page.departments, new.department_id) {
+        let mut errors = FieldErrors::default();
+        errors.add(Field::DepartmentId, ARCHIVED_DEPARTMENT);
+        return page
+            .rejected(&state.registry, None, WriteError::Invalid(errors))
+            .await;
+    }
     match state.registry.create(new, confirmed, &user).await {
         Ok(id) => {
             first.created(&id);
@@ -283,6 +296,14 @@ pub async fn create(
         }
         Err(error) => page.rejected(&state.registry, None, error).await,
     }
+}
+
+/// A new record cannot join an archived department; the departments in memory tell,
+/// with no query. (An edit is checked by the store, against the record's own
+/// department.)
+fn is_archived(departments: &[Department], id: Option<i64>) -> bool {
+    id.and_then(|id| departments.iter().find(|department| department.id == id))
+        .is_some_and(Department::is_archived)
 }
 
 pub async fn edit_form(

@@ -3,6 +3,7 @@
 
 mod duplicates;
 mod form;
+mod leaving;
 mod list;
 mod record;
 mod remove;
@@ -11,6 +12,7 @@ use actix_web::web;
 
 pub use duplicates::{confirm_merge, duplicates, merge, not_the_same_person};
 pub use form::{create, edit_form, new_form, update};
+pub use leaving::{reactivate, terminate, terminate_form};
 pub use list::list;
 pub use record::{history, show};
 pub use remove::{confirm_delete, delete};

@@ -4,7 +4,7 @@ use askama_web::WebTemplate;
 
 use super::{department_name, path_id};
 use crate::domain::EmployeeId;
-use crate::store::{AuditEvent, EmployeeRecord};
+use crate::store::{AuditEvent, EmployeeRecord, StoreError};
 use crate::web::{AppState, Layout, WebError};
 
 #[derive(Template, WebTemplate)]
@@ -13,19 +13,46 @@ pub struct ShowPage {
     layout: Layout,
     employee: EmployeeRecord,
     department: String,
+    /// The manager's name, when the manager's record can be read.
+    manager_name: Option<String>,
+    /// Current staff reporting to this employee, up to `REPORTS_SHOWN`.
+    reports: Vec<(EmployeeId, String)>,
 }
+
+impl ShowPage {
+    fn more_reports(&self) -> bool {
+        self.reports.len() as i64 >= REPORTS_SHOWN
+    }
+}
+
+/// Direct reports listed on a record's page; the org chart shows them all.
+const REPORTS_SHOWN: i64 = 100;
 
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
     layout: Layout,
 ) -> Result<ShowPage, WebError> {
-    let employee = state.store().find_employee(path_id(path)?).await?;
+    let store = state.store();
+    let employee = store.find_employee(path_id(path)?).await?;
     let department = department_name(&state.departments.current(), employee.department_id);
+    let manager_name = match &employee.manager_id {
+        Some(manager) => match store.find_employee(manager.clone()).await {
+            Ok(manager) => Some(manager.full_name()),
+            Err(StoreError::NotFound | StoreError::MergedInto(_)) => None,
+            Err(other) => return Err(other.into()),
+        },
+        None => None,
+    };
+    let reports = store
+        .direct_reports(employee.employee_id.clone(), REPORTS_SHOWN)
+        .await?;
     Ok(ShowPage {
         layout,
         employee,
         department,
+        manager_name,
+        reports,
     })
 }
 
