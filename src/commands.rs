@@ -156,5 +156,9 @@ pub async fn reindex(settings: Settings) -> anyhow::Result<()> {
     if keyed > 0 {
         println!("likeness keys computed for {keyed} records written by other tools");
     }
+    let searchable = registry.store.fill_search_words().await?;
+    if searchable > 0 {
+        println!("search words computed for {searchable} records written by other tools");
+    }
     Ok(())
 }

@@ -42,13 +42,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// How often rows another tool wrote get their likeness keys.
+/// How often rows another tool wrote get their likeness keys and search words.
 const FILL_KEYS_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Rows another tool wrote have no likeness keys until the application computes them:
-/// at start (in the background, so the first page is not kept waiting), then every
-/// minute, so that a likely duplicate of such a row is asked about soon after.
-async fn fill_likeness_keys(store: Store) {
+/// Rows another tool wrote have no likeness keys or search words until the
+/// application computes them: at start (in the background, so the first page is not
+/// kept waiting), then every minute, so that a likely duplicate of such a row is asked
+/// about soon after. (A search fills in the words it needs itself, first.)
+async fn fill_computed_columns(store: Store) {
     let mut interval = tokio::time::interval(FILL_KEYS_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -57,6 +58,11 @@ async fn fill_likeness_keys(store: Store) {
             Ok(0) => {}
             Ok(filled) => log::info!("likely duplicates: computed the keys of {filled} records"),
             Err(error) => log::warn!("likely duplicates: failed to compute keys: {error}"),
+        }
+        match store.fill_search_words().await {
+            Ok(0) => {}
+            Ok(filled) => log::info!("search: computed the words of {filled} records"),
+            Err(error) => log::warn!("search: failed to compute words: {error}"),
         }
     }
 }
@@ -87,7 +93,7 @@ impl Application {
         let services = connect(&settings, Purpose::Serve).await?;
         let index = Arc::clone(&services.registry.index);
         tokio::spawn(index.maintain(services.registry.store.clone()));
-        tokio::spawn(fill_likeness_keys(services.registry.store.clone()));
+        tokio::spawn(fill_computed_columns(services.registry.store.clone()));
         let state = app_state(&settings, services, &secret_key).await?;
         tokio::spawn(refresh_departments(state.clone()));
         tokio::spawn(watch_accounts(state.clone()));

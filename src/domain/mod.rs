@@ -43,6 +43,7 @@ pub mod import;
 mod leaving;
 mod likeness;
 mod person_name;
+mod search;
 mod user;
 
 pub use department::{DepartmentName, key_of as department_key};
@@ -55,4 +56,5 @@ pub use likeness::{
     Likeness, MatchReason, fold_name, parse_phone_region, person_key, phone_key, set_phone_region,
 };
 pub use person_name::PersonName;
+pub use search::{query_words, search_words, words_of};
 pub use user::{NewPassword, Role, Username};

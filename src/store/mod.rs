@@ -273,6 +273,9 @@ impl Store {
     }
 
     pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {
+        if query.search.is_some() {
+            self.run(employees::fill_search_words).await?;
+        }
         if query.is_first_page_of_newest_search() {
             let window_query = query.clone();
             let found = self
@@ -478,6 +481,11 @@ impl Store {
     /// Fills in the likeness keys of rows another tool wrote; returns how many.
     pub async fn fill_likeness_keys(&self) -> Result<usize, StoreError> {
         self.run(people::fill_keys).await
+    }
+
+    /// Fills in the search words of rows another tool wrote or changed; returns how many.
+    pub async fn fill_search_words(&self) -> Result<usize, StoreError> {
+        self.run(employees::fill_search_words).await
     }
 
     /// Every record with a likeness key, and the pairs confirmed as different people.

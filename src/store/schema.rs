@@ -34,6 +34,7 @@ diesel::table! {
         merged_into -> Nullable<BigInt>,
         termination_date -> Nullable<Date>,
         termination_reason -> Nullable<Text>,
+        search_words -> Nullable<Text>,
     }
 }
 

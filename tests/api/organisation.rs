@@ -16,6 +16,8 @@ on_both_backends!(
     a_manager_is_terminated_only_once_nobody_reports_to_them,
     the_list_sorts_by_its_columns_and_pages_in_chosen_sizes,
     the_org_chart_nests_reports_from_the_top_or_from_anyone,
+    search_finds_the_start_of_every_word_ignoring_case_and_accents,
+    search_finds_rows_another_tool_wrote_or_changed,
 );
 
 type Form = std::collections::HashMap<&'static str, String>;
@@ -505,4 +507,90 @@ async fn the_org_chart_nests_reports_from_the_top_or_from_anyone(backend: Backen
 fn position_of(page: &str, text: &str) -> usize {
     page.find(text)
         .unwrap_or_else(|| panic!("no {text} in {page}"))
+}
+
+async fn search_finds_the_start_of_every_word_ignoring_case_and_accents(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    for (id, first, last, title) in [
+        ("E-1001", "Ada", "Lovelace", "Principal Cartographer"),
+        ("E-1002", "Zoë", "Ångström", "Analyst"),
+        ("E-2001", "Ada", "Byron", "Poet"),
+        ("E-2002", "Seán", "O'Brien", "Jean-Luc's deputy"),
+    ] {
+        let mut form = employee_form(
+            id,
+            &format!(
+                "{}@example.com",
+                first.to_lowercase().replace('ë', "e").replace('á', "a")
+            ),
+        );
+        form.insert(
+            "email",
+            format!("{}.{}@example.com", id.to_lowercase(), "x"),
+        );
+        form.insert("first_name", first.into());
+        form.insert("last_name", last.into());
+        form.insert("job_title", title.into());
+        added(&app, &form).await;
+    }
+    let found = |page: &str| -> Vec<String> {
+        ["E-1001", "E-1002", "E-2001", "E-2002"]
+            .into_iter()
+            .filter(|id| page.contains(&format!(">{id}</a>")))
+            .map(str::to_owned)
+            .collect()
+    };
+    for (search, expected) in [
+        ("ada lov", vec!["E-1001"]),
+        ("LOVELACE ada", vec!["E-1001"]),
+        ("ada", vec!["E-1001", "E-2001"]),
+        ("principal cartog", vec!["E-1001"]),
+        ("zoe angs", vec!["E-1002"]),
+        ("ZOË", vec!["E-1002"]),
+        ("obrien", vec!["E-2002"]),
+        ("luc", vec!["E-2002"]),
+        ("e-10", vec!["E-1001", "E-1002"]),
+        ("e20", vec!["E-2001", "E-2002"]),
+        ("e-2001.x@", vec!["E-2001"]),
+        ("velace", vec![]),
+        ("ada poet", vec!["E-2001"]),
+        ("-", vec![]),
+    ] {
+        let page = app
+            .get_html(&format!("/employees?q={}", urlencoding(search)))
+            .await;
+        assert_eq!(found(&page), expected, "{search}");
+    }
+}
+
+async fn search_finds_rows_another_tool_wrote_or_changed(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    app.database().execute(
+        "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date) \
+         VALUES ('X-1', 'Grace', 'Hopper', 'grace@example.com', '2020-01-01')",
+    );
+    assert!(
+        app.get_html("/employees?q=grace+hop")
+            .await
+            .contains(">X-1</a>")
+    );
+    app.database()
+        .execute("UPDATE employees SET last_name = 'Brewster' WHERE employee_id = 'X-1'");
+    let renamed = app.get_html("/employees?q=grace+brew").await;
+    assert!(renamed.contains(">X-1</a>"), "{renamed}");
+    assert!(
+        !app.get_html("/employees?q=grace+hop")
+            .await
+            .contains(">X-1</a>")
+    );
+    assert_eq!(
+        app.database()
+            .count("SELECT CAST(version AS BIGINT) AS n FROM employees WHERE employee_id = 'X-1'"),
+        2,
+        "the outside change is a new version; filling in its words is not"
+    );
+}
+
+fn urlencoding(text: &str) -> String {
+    serde_urlencoded::to_string([("q", text)]).unwrap()[2..].to_owned()
 }

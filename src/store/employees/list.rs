@@ -3,11 +3,13 @@
 
 use diesel::prelude::*;
 
+use super::search::matches_words;
 use super::{EmployeeRecord, StoredRecord, records};
 use crate::domain::EmploymentStatus;
+use crate::domain::query_words;
+use crate::store::StoreError;
 use crate::store::connection::{DbConnection, MultiBackend};
 use crate::store::schema::employees;
-use crate::store::{StoreError, lower};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -207,50 +209,24 @@ impl EmployeePage {
     }
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-/// Prefix search, case-insensitive. SQLite's LIKE ignores ASCII case already and can
-/// then use the NOCASE indexes; PostgreSQL's is case-sensitive, so both sides are
-/// lower-cased, matching its `lower(…) text_pattern_ops` indexes.
-fn filtered(list: &ListQuery, sqlite: bool) -> employees::BoxedQuery<'static, MultiBackend> {
+/// The records the list's search and filters let through. `per_record`: the search is
+/// asked of each record in turn (see `search::matches_words`).
+fn filtered(
+    list: &ListQuery,
+    sqlite: bool,
+    per_record: bool,
+) -> employees::BoxedQuery<'static, MultiBackend> {
     let mut query = employees::table
         .filter(employees::merged_into.is_null())
         .into_boxed();
     if let Some(search) = &list.search {
-        let prefix = format!("{}%", escape_like(&search.to_lowercase()));
-        query = if sqlite {
-            // Written out: SQLite uses an index for LIKE only when the ESCAPE character
-            // is a literal, and Diesel's `.escape()` binds it (a full scan, 3x slower).
-            use diesel::sql_types::{Bool, Text};
-            let condition = diesel::dsl::sql::<Bool>("(employee_id LIKE ")
-                .bind::<Text, _>(prefix.clone())
-                .sql(" ESCAPE '\\' OR first_name LIKE ")
-                .bind::<Text, _>(prefix.clone())
-                .sql(" ESCAPE '\\' OR last_name LIKE ")
-                .bind::<Text, _>(prefix.clone())
-                .sql(" ESCAPE '\\' OR email LIKE ")
-                .bind::<Text, _>(prefix)
-                .sql(" ESCAPE '\\')");
-            query.filter(condition)
+        let words = query_words(search);
+        if words.is_empty() {
+            // A search of signs alone (`-`, `@`) has no word to find.
+            query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
         } else {
-            let id_prefix = format!("{}%", escape_like(&search.to_uppercase()));
-            query.filter(
-                employees::employee_id
-                    .like(id_prefix)
-                    .escape('\\')
-                    .or(lower(employees::first_name)
-                        .like(prefix.clone())
-                        .escape('\\'))
-                    .or(lower(employees::last_name)
-                        .like(prefix.clone())
-                        .escape('\\'))
-                    .or(lower(employees::email).like(prefix).escape('\\')),
-            )
-        };
+            query = query.filter(matches_words(&words, sqlite, per_record));
+        }
     }
     if let Some(department) = list.department {
         query = query.filter(employees::department_id.eq(department));
@@ -429,11 +405,15 @@ fn window(
 ) -> Result<(Vec<EmployeeRecord>, bool), StoreError> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let size = list.page_size.get();
-    let window = ordered(filtered(list, sqlite), list.sort, list.search.is_some())
-        .limit(size + 1)
-        .offset((page - 1) * size);
+    let window = ordered(
+        filtered(list, sqlite, false),
+        list.sort,
+        list.search.is_some(),
+    )
+    .limit(size + 1)
+    .offset((page - 1) * size);
     let mut employees: Vec<StoredRecord> = if sqlite && list.search.is_some() && list.sort.by_id() {
-        // SQLite sorts what it selects: ids straight from the prefix indexes sort in
+        // SQLite sorts what it selects: ids straight from the words' index sort in
         // a fraction of the time whole rows take (1.1 against 8.4 ms for 3,800
         // matches); then the page's rows are read by id.
         let ids: Vec<i64> = window.select(employees::id).load(conn)?;
@@ -454,7 +434,7 @@ fn window(
 /// How many match, when it is at most `COUNT_UP_TO`: the count stops there.
 fn count_up_to(conn: &mut DbConnection, list: &ListQuery) -> Result<Option<i64>, StoreError> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let ids: Vec<i64> = filtered(list, sqlite)
+    let ids: Vec<i64> = filtered(list, sqlite, false)
         .select(employees::id)
         .limit(COUNT_UP_TO + 1)
         .load(conn)?;
@@ -482,7 +462,7 @@ pub(in crate::store) fn search_newest_window(
     };
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let size = list.page_size.get();
-    let mut employees: Vec<StoredRecord> = filtered(list, sqlite)
+    let mut employees: Vec<StoredRecord> = filtered(list, sqlite, true)
         .filter(employees::id.ge(floor))
         .order(employees::id.desc())
         .limit(size + 1)

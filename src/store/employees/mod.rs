@@ -8,6 +8,7 @@ mod hierarchy;
 mod leaving;
 mod list;
 mod org;
+mod search;
 mod write;
 
 use diesel::prelude::*;
@@ -22,6 +23,7 @@ pub use list::{EmployeePage, ListQuery, PAGE_SIZE, PageSize, SortColumn, SortOrd
 pub(super) use list::{filtered_page, plain_page, search_newest_window};
 pub use org::OrgPerson;
 pub(super) use org::staff;
+pub(super) use search::fill_search_words;
 pub(super) use write::{audited_fields, delete, insert, now_utc, record_manager_change, update};
 
 use super::StoreError;
@@ -29,7 +31,7 @@ use super::connection::DbConnection;
 use super::schema::employees;
 use crate::domain::{
     Employee, EmployeeId, EmploymentStatus, Likeness, OptionalText, PersonName, Phone, Termination,
-    WorkEmail,
+    WorkEmail, search_words,
 };
 
 /// An employee's columns as the database holds them: the one row shape that every
@@ -53,6 +55,8 @@ pub(in crate::store) struct EmployeeRow {
     /// record so that only rows another tool wrote are left to fill in.
     pub(in crate::store) person_key: Option<String>,
     pub(in crate::store) phone_key: Option<String>,
+    /// The words the list's search finds the record by (`domain::search_words`).
+    pub(in crate::store) search_words: Option<String>,
 }
 
 impl From<&Employee> for EmployeeRow {
@@ -73,6 +77,7 @@ impl From<&Employee> for EmployeeRow {
             status: employee.status.as_str().to_owned(),
             person_key: Some(likeness.person.unwrap_or_default()),
             phone_key: Some(likeness.phone.unwrap_or_default()),
+            search_words: Some(search_words(employee)),
         }
     }
 }
