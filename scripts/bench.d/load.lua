@@ -5,6 +5,10 @@
 --              in the other order and upper case               (expects 409)
 --   list       GET a random page of the whole list        (expects 200)
 --   search     GET a 3-letter name prefix                 (expects 200)
+--   words      GET two word starts (first and last name), or a job title's
+--              second word's start                        (expects 200)
+--   sorted     GET one of the first 20 pages of the list sorted by a column,
+--              either way                                 (expects 200)
 -- The session cookie and CSRF token come from a browser-like sign-in.
 
 local mode = os.getenv("ROSTER_MODE")
@@ -17,6 +21,12 @@ local names = {}
 for name in string.gmatch(os.getenv("ROSTER_NAMES"), "[^,]+") do
   table.insert(names, name)
 end
+local titles = {}
+for title in string.gmatch(os.getenv("ROSTER_TITLES") or "Analyst", "[^,]+") do
+  table.insert(titles, title)
+end
+local sorts = { "name", "-name", "employee_id", "-employee_id", "hire_date", "-hire_date",
+  "status", "-status" }
 
 local threads = {}
 function setup(thread)
@@ -71,6 +81,19 @@ function request()
   elseif mode == "list" then
     local pages = math.floor(seeded / 50)
     return wrk.format("GET", "/employees?page=" .. math.random(1, pages), { ["Cookie"] = cookie })
+  elseif mode == "words" then
+    local q
+    if math.random(1, 2) == 1 then
+      q = string.sub(names[math.random(1, 26)], 1, 3) .. "+" .. string.sub(names[math.random(27, #names)], 1, 3)
+    else
+      local title = titles[math.random(1, #titles)]
+      q = string.lower(string.sub(title, 1, 4))
+    end
+    return wrk.format("GET", "/employees?q=" .. q, { ["Cookie"] = cookie })
+  elseif mode == "sorted" then
+    local sort = sorts[math.random(1, #sorts)]
+    return wrk.format("GET", "/employees?sort=" .. sort .. "&page=" .. math.random(1, 20),
+      { ["Cookie"] = cookie })
   else
     local name = names[math.random(1, #names)]
     return wrk.format("GET", "/employees?q=" .. string.sub(name, 1, 3), { ["Cookie"] = cookie })

@@ -406,7 +406,7 @@ fn parse_department_id(raw: &str) -> Result<Option<i64>, String> {
     }
     match trimmed.parse::<i64>() {
         Ok(id) if id > 0 => Ok(Some(id)),
-        _ => Err("Choose a department from the list.".into()),
+        _ => Err("No department has this name: choose one of the Departments page.".into()),
     }
 }
 

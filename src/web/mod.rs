@@ -244,6 +244,11 @@ fn flashes(incoming: &IncomingFlashMessages) -> Vec<Flash> {
 #[derive(Default)]
 pub struct Departments(std::sync::RwLock<Arc<Vec<Department>>>);
 
+/// Beyond this many departments a `<select>` of them all is too long to use (and to
+/// send with every page): forms take a department's name instead, and the list links
+/// to the departments page to pick one.
+pub const MANY_DEPARTMENTS: usize = 50;
+
 impl Departments {
     pub fn current(&self) -> Arc<Vec<Department>> {
         self.0

@@ -448,6 +448,11 @@ async fn the_list_sorts_by_its_columns_and_pages_in_chosen_sizes(backend: Backen
         by_hire.contains("2020-01-01") && !by_hire.contains("2020-01-28"),
         "{by_hire}"
     );
+    let by_department = app.get_html("/employees?sort=department").await;
+    assert!(
+        by_department.contains("order in the link is not one Roster knows"),
+        "not an order"
+    );
     let by_status = app.get_html("/employees?sort=-status&per_page=100").await;
     assert_eq!(rows_of(&by_status), 60);
     assert!(position(&by_status, ">On leave</td>") < position(&by_status, ">Active</td>"));
@@ -488,7 +493,10 @@ async fn the_org_chart_nests_reports_from_the_top_or_from_anyone(backend: Backen
     );
     assert!(position_of(&chart, "BOSS-1") < position_of(&chart, "E-2"));
     assert!(position_of(&chart, "E-2</span>") < position_of(&chart, "E-3</span>"));
-    assert!(chart.contains("Director") && chart.contains("<details open>"));
+    assert!(
+        chart.contains("Director")
+            && chart.contains("<details open><summary class=\"org-count\">1 report")
+    );
     let from_e2 = app.get_html("/org?root=E-2").await;
     assert!(
         from_e2.contains("aria-label=\"Reporting line\"")

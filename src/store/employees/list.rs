@@ -23,26 +23,21 @@ pub enum SortColumn {
     Added,
     EmployeeId,
     Name,
-    Department,
     HireDate,
     Status,
 }
 
 impl SortColumn {
-    pub const HEADERS: [SortColumn; 5] = [
-        Self::EmployeeId,
-        Self::Name,
-        Self::Department,
-        Self::Status,
-        Self::HireDate,
-    ];
+    /// The columns whose header orders the list, in the table's order. (Ordering by
+    /// department name would sort every record on each page: no index holds that order.)
+    pub const HEADERS: [SortColumn; 4] =
+        [Self::EmployeeId, Self::Name, Self::Status, Self::HireDate];
 
     fn name(self) -> &'static str {
         match self {
             Self::Added => "added",
             Self::EmployeeId => "employee_id",
             Self::Name => "name",
-            Self::Department => "department",
             Self::HireDate => "hire_date",
             Self::Status => "status",
         }
@@ -53,7 +48,6 @@ impl SortColumn {
             Self::Added => "Added",
             Self::EmployeeId => "Employee ID",
             Self::Name => "Name",
-            Self::Department => "Department",
             Self::HireDate => "Hired",
             Self::Status => "Status",
         }
@@ -189,8 +183,10 @@ pub struct EmployeePage {
     pub page: i64,
     pub page_size: i64,
     /// How many match: known for the default list, and for a filtered one when
-    /// counting stopped before `COUNT_UP_TO` (otherwise there are more than that).
+    /// counting was cheap and stopped before `COUNT_UP_TO`.
     pub total: Option<i64>,
+    /// While the total is not known: there are more than this many.
+    pub more_than: i64,
     pub has_next: bool,
 }
 
@@ -201,11 +197,6 @@ impl EmployeePage {
     pub fn page_count(&self) -> Option<i64> {
         self.total
             .map(|total| ((total + self.page_size - 1) / self.page_size).max(1))
-    }
-
-    /// A lower bound while the total is not known.
-    pub fn at_least(&self) -> i64 {
-        COUNT_UP_TO.max(self.page * self.page_size)
     }
 }
 
@@ -307,14 +298,8 @@ pub(in crate::store) fn plain_page(
         page,
         page_size: size,
         total: Some(total),
+        more_than: total,
     }))
-}
-
-/// The department's name, for ordering by it: departments are few, and each lookup is
-/// one step on their primary key.
-fn department_name()
--> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>> {
-    diesel::dsl::sql("(SELECT d.name FROM departments d WHERE d.id = employees.department_id)")
 }
 
 /// `query` in the list's order, the internal id last so that equal keys keep one order
@@ -348,9 +333,10 @@ fn ordered(
         }
         SortColumn::Added if sort.descending => query.order(employees::id.desc()),
         SortColumn::Added => query.order(employees::id.asc()),
-        SortColumn::EmployeeId => by!(employees::employee_id),
+        // Unique: its own index orders the list, with no tie to break.
+        SortColumn::EmployeeId if sort.descending => query.order(employees::employee_id.desc()),
+        SortColumn::EmployeeId => query.order(employees::employee_id.asc()),
         SortColumn::Name => by!(employees::last_name, employees::first_name),
-        SortColumn::Department => by!(department_name()),
         SortColumn::HireDate => by!(employees::hire_date),
         SortColumn::Status => by!(employees::status),
     }
@@ -358,13 +344,17 @@ fn ordered(
 
 /// A page of a filtered or otherwise sorted list: one row more than a page tells
 /// whether another follows; past the end, the last page. The matches are counted only
-/// when there is a next page, and then only up to `COUNT_UP_TO`.
+/// when there is a next page, and then only up to `COUNT_UP_TO`: for these views
+/// (a rare search, a filter, another order) that reads at most as many index entries.
 pub(in crate::store) fn filtered_page(
     conn: &mut DbConnection,
     list: &ListQuery,
 ) -> Result<EmployeePage, StoreError> {
     let size = list.page_size.get();
     let page = list.page.max(1);
+    if page * size <= COUNT_UP_TO {
+        return counted_page(conn, list, page);
+    }
     let (mut employees, has_next) = window(conn, list, page)?;
     let seen = (page - 1) * size + employees.len() as i64;
     if !has_next && !employees.is_empty() {
@@ -373,6 +363,7 @@ pub(in crate::store) fn filtered_page(
             page,
             page_size: size,
             total: Some(seen),
+            more_than: seen,
             has_next,
         });
     }
@@ -385,6 +376,7 @@ pub(in crate::store) fn filtered_page(
             page: last_page,
             page_size: size,
             total,
+            more_than: COUNT_UP_TO,
             has_next: false,
         });
     }
@@ -393,7 +385,47 @@ pub(in crate::store) fn filtered_page(
         page,
         page_size: size,
         total,
+        more_than: COUNT_UP_TO.max(seen),
         has_next,
+    })
+}
+
+/// A page within the first `COUNT_UP_TO` matches: one query takes the ids of up to
+/// that many in order (the order and the count at once), then the page's rows are read
+/// by id; past the end, the last page.
+fn counted_page(
+    conn: &mut DbConnection,
+    list: &ListQuery,
+    page: i64,
+) -> Result<EmployeePage, StoreError> {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let size = list.page_size.get();
+    let ids: Vec<i64> = ordered(
+        filtered(list, sqlite, false),
+        list.sort,
+        list.search.is_some(),
+    )
+    .select(employees::id)
+    .limit(COUNT_UP_TO + 1)
+    .load(conn)?;
+    let found = ids.len() as i64;
+    let total = (found <= COUNT_UP_TO).then_some(found);
+    let last_page = ((found.min(COUNT_UP_TO) + size - 1) / size).max(1);
+    let page = page.min(last_page);
+    let start = ((page - 1) * size) as usize;
+    let page_ids = &ids[start.min(ids.len())..(start + size as usize).min(ids.len())];
+    let mut rows: Vec<StoredRecord> = employees::table
+        .filter(employees::id.eq_any(page_ids))
+        .select(StoredRecord::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|row| page_ids.iter().position(|id| *id == row.id));
+    Ok(EmployeePage {
+        employees: records(rows),
+        page,
+        page_size: size,
+        total,
+        more_than: COUNT_UP_TO,
+        has_next: (page * size) < found,
     })
 }
 
@@ -445,7 +477,7 @@ fn count_up_to(conn: &mut DbConnection, list: &ListQuery) -> Result<Option<i64>,
 /// Page 1 of a newest-first search, looked for among the newest `window` records only
 /// (an index range scan, cheap when matches are common); `None` when there are fewer
 /// records than that, or that window holds fewer than a page of matches, and the
-/// search must go through the prefix indexes.
+/// search must go through the words' index.
 pub(in crate::store) fn search_newest_window(
     conn: &mut DbConnection,
     list: &ListQuery,
@@ -472,13 +504,13 @@ pub(in crate::store) fn search_newest_window(
         return Ok(None);
     }
     employees.truncate(size as usize);
-    let employees = records(employees);
-    let total = count_up_to(conn, list)?;
+    // Matches are common here: counting them would cost more than finding the page.
     Ok(Some(EmployeePage {
-        employees,
+        employees: records(employees),
         page: 1,
         page_size: size,
-        total,
+        total: None,
+        more_than: size,
         has_next: true,
     }))
 }

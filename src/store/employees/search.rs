@@ -18,13 +18,24 @@ const FILL_BATCH: i64 = 1_000;
 type BoxedCondition = Box<dyn BoxableExpression<employees::table, MultiBackend, SqlType = Bool>>;
 
 /// The condition "every word of the search starts a word of the record".
-/// `per_record` asks it of each record in turn (for a scan of a few newest records)
-/// instead of collecting every match first.
+/// `per_record` asks it of each record in turn, for a scan of a few newest records: a
+/// `LIKE` on the record's own words costs a fraction of a microsecond, where an index
+/// lookup would first collect every match in the table.
 pub(in crate::store) fn matches_words(
     words: &[String],
     sqlite: bool,
     per_record: bool,
 ) -> BoxedCondition {
+    if per_record {
+        // The words hold letters and digits only: nothing in them is a LIKE wildcard.
+        let mut condition: BoxedCondition = Box::new(diesel::dsl::sql::<Bool>("1 = 1"));
+        for word in words {
+            let starts_a_word = diesel::dsl::sql::<Bool>("(' ' || employees.search_words) LIKE ")
+                .bind::<Text, _>(format!("% {word}%"));
+            condition = Box::new(condition.and(starts_a_word));
+        }
+        return condition;
+    }
     if !sqlite {
         // Quoted lexemes: the words hold letters and digits only.
         let query = words
@@ -44,23 +55,13 @@ pub(in crate::store) fn matches_words(
     for word in words {
         // Every word with this start sorts at or after it and before it followed by
         // the last code point (SQLite compares UTF-8 bytes).
-        let end = format!("{word}\u{10FFFF}");
-        let (lookup, upper) = if per_record {
-            (
-                "EXISTS (SELECT 1 FROM employee_words w WHERE w.employee = employees.id AND w.word >= ",
-                " AND w.word < ",
-            )
-        } else {
-            (
-                "employees.id IN (SELECT employee FROM employee_words WHERE word >= ",
-                " AND word < ",
-            )
-        };
-        let this_word = diesel::dsl::sql::<Bool>(lookup)
-            .bind::<Text, _>(word.clone())
-            .sql(upper)
-            .bind::<Text, _>(end)
-            .sql(")");
+        let this_word = diesel::dsl::sql::<Bool>(
+            "employees.id IN (SELECT employee FROM employee_words WHERE word >= ",
+        )
+        .bind::<Text, _>(word.clone())
+        .sql(" AND word < ")
+        .bind::<Text, _>(format!("{word}\u{10FFFF}"))
+        .sql(")");
         condition = Box::new(condition.and(this_word));
     }
     condition

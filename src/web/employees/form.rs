@@ -7,14 +7,16 @@ use serde::Deserialize;
 use serde::de::value::MapDeserializer;
 
 use super::{employee_url, parse_version, path_id};
-use crate::domain::{Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors};
+use crate::domain::{
+    Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, department_key,
+};
 use crate::index::Clash;
 use crate::registry::{ARCHIVED_DEPARTMENT, LikelyMatch, OtherProblems, Registry, WriteError};
 use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
 use crate::web::receipts::Submission;
 use crate::web::session::Editor;
-use crate::web::{AppState, Layout, WebError, see_other};
+use crate::web::{AppState, Layout, MANY_DEPARTMENTS, WebError, see_other};
 
 /// Where a form is sent: a new record, or an existing one at the version it was read.
 enum FormTarget {
@@ -145,6 +147,38 @@ impl FormPage {
         self.form.department_id.trim() == department.id.to_string()
     }
 
+    fn many_departments(&self) -> bool {
+        self.departments.len() > MANY_DEPARTMENTS
+    }
+
+    /// The department as the text field shows it: its name, or what was typed.
+    fn department_text(&self) -> String {
+        let typed = self.form.department_id.trim();
+        typed
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| self.departments.iter().find(|d| d.id == id))
+            .map_or_else(|| typed.to_owned(), |department| department.name.clone())
+    }
+
+    /// A department typed by name (the text field beyond `MANY_DEPARTMENTS`) becomes
+    /// its id, ignoring case and spaces as names are unique; anything else is left for
+    /// the form's own check to name.
+    fn resolve_department(&mut self) {
+        let typed = self.form.department_id.trim();
+        if typed.is_empty() || typed.parse::<i64>().is_ok() {
+            return;
+        }
+        let key = department_key(typed);
+        if let Some(department) = self
+            .departments
+            .iter()
+            .find(|department| department_key(&department.name) == key)
+        {
+            self.form.department_id = department.id.to_string();
+        }
+    }
+
     fn clash_label(&self) -> &'static str {
         match self.only_clash().map(|clash| clash.field) {
             Some(Field::Email) => "e-mail address",
@@ -273,6 +307,7 @@ pub async fn create(
     };
     let mut page = FormPage::new(&state, layout, FormTarget::Create, form);
     page.confirmed.clone_from(&confirmed);
+    page.resolve_department();
     let new = match Employee::try_from(&page.form) {
         Ok(new) => new,
         Err(errors) => {
@@ -342,6 +377,7 @@ pub async fn update(
     };
     let mut page = FormPage::new(&state, layout, target, fields);
     page.confirmed.clone_from(&confirmed);
+    page.resolve_department();
     let owner = current.clone();
     let new = match Employee::try_from(&page.form) {
         Ok(new) => new,

@@ -11,7 +11,7 @@ use crate::store::{
     Department, EmployeePage, EmployeeRecord, ListQuery, PageSize, SortColumn, SortOrder,
     StatusFilter,
 };
-use crate::web::{AppState, Layout, WebError};
+use crate::web::{AppState, Layout, MANY_DEPARTMENTS, WebError};
 
 /// The list's query string as sent; every part optional.
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +112,26 @@ impl ListPage {
         self.query.department == Some(department.id)
     }
 
+    fn many_departments(&self) -> bool {
+        self.departments.len() > MANY_DEPARTMENTS
+    }
+
+    /// The department the list is filtered by, when it is one Roster knows.
+    fn filtered_department(&self) -> Option<&Department> {
+        let id = self.query.department?;
+        self.departments
+            .iter()
+            .find(|department| department.id == id)
+    }
+
+    /// The same view without the department filter.
+    fn without_department_url(&self) -> String {
+        let mut query = self.query.clone();
+        query.department = None;
+        query.page = 1;
+        view_url(&query)
+    }
+
     /// The status filter's choices: value and label.
     fn statuses(&self) -> Vec<(&'static str, &'static str)> {
         let mut choices = vec![("", "Current staff")];
@@ -136,7 +156,7 @@ impl ListPage {
         self.query.page_size.get() == *size
     }
 
-    fn headers(&self) -> [SortColumn; 5] {
+    fn headers(&self) -> [SortColumn; 4] {
         SortColumn::HEADERS
     }
 
