@@ -102,6 +102,11 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// An instant as every page shows one: `2026-12-02 14:05 UTC`.
+pub fn utc_minute(at: PrimitiveDateTime) -> String {
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}
+
 #[derive(Debug, Clone, Queryable)]
 pub struct AuditEvent {
     pub id: i64,
@@ -117,8 +122,7 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// When, to the minute, in UTC.
     pub fn when(&self) -> String {
-        let at = self.occurred_at;
-        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
+        utc_minute(self.occurred_at)
     }
 
     /// The field changes; an unreadable entry (written by hand) shows as none.

@@ -20,7 +20,7 @@ use std::sync::mpsc::Receiver;
 
 use diesel::connection::SimpleConnection;
 
-pub use audit::{AuditEvent, FieldChange};
+pub use audit::{AuditEvent, FieldChange, utc_minute};
 pub use connection::SetupError;
 pub use departments::{Department, DepartmentChange};
 pub use employees::{

@@ -335,10 +335,10 @@ async fn every_write_is_audited(backend: Backend) {
     let history = app.get_html("/employees/E-10/history").await;
     let day_after = today();
     assert!(
-        history.contains("<strong>create</strong> of E-1 by hr-staff"),
+        history.contains("<strong>Added</strong>: E-1, by hr-staff"),
         "{history}"
     );
-    assert!(history.contains("<strong>update</strong> of E-10 by hr-staff"));
+    assert!(history.contains("<strong>Changed</strong>: E-10, by hr-staff"));
     assert!(
         [day_before, day_after]
             .iter()
@@ -364,7 +364,7 @@ async fn every_write_is_audited(backend: Backend) {
     assert_eq!(deleted, 1, "what was removed, and by whom");
     let history = admin.get_html("/employees/E-10/history").await;
     assert!(
-        history.contains("<strong>delete</strong> of E-10 by admin"),
+        history.contains("<strong>Removed</strong>: E-10, by admin"),
         "the history outlives the record"
     );
 }

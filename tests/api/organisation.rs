@@ -18,6 +18,7 @@ on_both_backends!(
     the_org_chart_nests_reports_from_the_top_or_from_anyone,
     search_finds_the_start_of_every_word_ignoring_case_and_accents,
     search_finds_rows_another_tool_wrote_or_changed,
+    the_history_speaks_the_forms_words,
 );
 
 type Form = std::collections::HashMap<&'static str, String>;
@@ -601,4 +602,55 @@ async fn search_finds_rows_another_tool_wrote_or_changed(backend: Backend) {
 
 fn urlencoding(text: &str) -> String {
     serde_urlencoded::to_string([("q", text)]).unwrap()[2..].to_owned()
+}
+
+async fn the_history_speaks_the_forms_words(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    let admin = app.browser(Role::Admin).await;
+    let ops = add_department(&app, &admin, "Field Ops").await;
+    app.add_employee("E-1", "one@example.com").await;
+    let unchanged = app
+        .post_form(
+            "/employees/E-1",
+            &edit_fields(&employee_form("E-1", "one@example.com"), "1"),
+        )
+        .await;
+    assert!(
+        app.follow(unchanged)
+            .await
+            .contains("Nothing changed: E-1 is as it was.")
+    );
+    let mut changed = employee_form("E-1", "one@example.com");
+    changed.insert("last_name", "Lovelace".into());
+    changed.insert("status", "on_leave".into());
+    changed.insert("department_id", ops.to_string());
+    let saved = app
+        .post_form("/employees/E-1", &edit_fields(&changed, "1"))
+        .await;
+    assert!(app.follow(saved).await.contains("Employee E-1 was saved."));
+
+    let history = app.get_html("/employees/E-1/history").await;
+    for shown in [
+        "<strong>Changed</strong>: E-1, by",
+        "<strong>Added</strong>: E-1, by",
+        r#"<td data-label="Field">Last name</td>"#,
+        r#"<td data-label="After">On leave</td>"#,
+        r#"<td data-label="Before">Active</td>"#,
+        r#"<td data-label="After">Field Ops</td>"#,
+    ] {
+        assert!(history.contains(shown), "{shown}: {history}");
+    }
+    assert!(
+        !history.contains("on_leave") && !history.contains("last_name"),
+        "{history}"
+    );
+    let record = app.get_html("/employees/E-1").await;
+    let added = record.split("added ").nth(1).unwrap();
+    let stamp = &added[..added.find(',').unwrap()];
+    assert_eq!(
+        stamp.len(),
+        "2026-12-02 14:05 UTC".len(),
+        "to the minute: {stamp}"
+    );
+    assert!(stamp.ends_with(" UTC") && !stamp.contains('.'), "{stamp}");
 }

@@ -144,7 +144,7 @@ async fn confirming_stores_the_record_and_a_new_candidate_asks_again(backend: Ba
     assert_eq!(response.status().as_u16(), 303);
     let history = app.get_html("/employees/E-2/history").await;
     assert!(
-        history.contains("confirmed a different person than"),
+        history.contains("Confirmed a different person than"),
         "{history}"
     );
     assert!(history.contains("E-1"), "{history}");
@@ -279,9 +279,9 @@ async fn a_merge_keeps_one_record_and_reserves_the_others_id_and_email(backend: 
         .texts("SELECT manager_id AS s FROM employees WHERE employee_id = 'E-3'");
     assert_eq!(moved, ["E-1"]);
     let history = app.get_html("/employees/E-1/history").await;
-    assert!(history.contains("merged in"), "{history}");
+    assert!(history.contains("Merged in"), "{history}");
     assert!(
-        history.contains("confirmed a different person than"),
+        history.contains("Confirmed a different person than"),
         "E-2's own history is there: {history}"
     );
     let list = app.get_html("/employees").await;

@@ -393,7 +393,17 @@ pub async fn update(
         .await
     {
         Ok(id) => {
-            FlashMessage::success(format!("Employee {id} was saved.")).send();
+            // A save that changed nothing leaves the version as the form read it.
+            let unchanged = state
+                .store()
+                .find_employee(id.clone())
+                .await
+                .is_ok_and(|record| record.version == version);
+            if unchanged {
+                FlashMessage::info(format!("Nothing changed: {id} is as it was.")).send();
+            } else {
+                FlashMessage::success(format!("Employee {id} was saved.")).send();
+            }
             Ok(see_other(&employee_url(&id)))
         }
         Err(error) => page.rejected(&state.registry, Some(&owner), error).await,

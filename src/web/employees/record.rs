@@ -4,7 +4,10 @@ use askama_web::WebTemplate;
 
 use super::{department_name, path_id};
 use crate::domain::EmployeeId;
-use crate::store::{AuditEvent, EmployeeRecord, StoreError};
+use std::sync::Arc;
+
+use crate::domain::{EmploymentStatus, Field};
+use crate::store::{AuditEvent, Department, EmployeeRecord, FieldChange, StoreError, utc_minute};
 use crate::web::{AppState, Layout, WebError};
 
 #[derive(Template, WebTemplate)]
@@ -20,6 +23,14 @@ pub struct ShowPage {
 }
 
 impl ShowPage {
+    fn added(&self) -> String {
+        utc_minute(self.employee.created_at)
+    }
+
+    fn changed(&self) -> String {
+        utc_minute(self.employee.updated_at)
+    }
+
     fn more_reports(&self) -> bool {
         self.reports.len() as i64 >= REPORTS_SHOWN
     }
@@ -62,6 +73,56 @@ pub struct HistoryPage {
     layout: Layout,
     employee_id: EmployeeId,
     events: Vec<AuditEvent>,
+    departments: Arc<Vec<Department>>,
+}
+
+/// The history in the words of the form: fields by their labels, values as the form
+/// shows them (a status as "On leave", a department by its name).
+impl HistoryPage {
+    fn action(&self, event: &AuditEvent) -> &'static str {
+        match event.action.as_str() {
+            "create" => "Added",
+            "delete" => "Removed",
+            _ => "Changed",
+        }
+    }
+
+    fn field_label(&self, change: &FieldChange) -> String {
+        if let Some(field) = Field::ALL
+            .into_iter()
+            .find(|field| field.name() == change.field)
+        {
+            return field.label().to_owned();
+        }
+        match change.field.as_str() {
+            "termination_date" => "Last day".into(),
+            "termination_reason" => "Reason for leaving".into(),
+            other => {
+                let mut label = other.to_owned();
+                if let Some(first) = label.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                label
+            }
+        }
+    }
+
+    fn value(&self, change: &FieldChange, value: &str) -> String {
+        match change.field.as_str() {
+            "status" => EmploymentStatus::parse(value)
+                .map_or_else(|_| value.to_owned(), |status| status.label().to_owned()),
+            "department_id" => value
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| {
+                    self.departments
+                        .iter()
+                        .find(|department| department.id == id)
+                })
+                .map_or_else(|| value.to_owned(), |department| department.name.clone()),
+            _ => value.to_owned(),
+        }
+    }
 }
 
 pub async fn history(
@@ -78,5 +139,6 @@ pub async fn history(
         layout,
         employee_id,
         events,
+        departments: state.departments.current(),
     })
 }
