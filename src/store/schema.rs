@@ -35,6 +35,7 @@ diesel::table! {
         termination_date -> Nullable<Date>,
         termination_reason -> Nullable<Text>,
         search_words -> Nullable<Text>,
+        department_sort -> Text,
     }
 }
 

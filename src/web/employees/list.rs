@@ -156,7 +156,7 @@ impl ListPage {
         self.query.page_size.get() == *size
     }
 
-    fn headers(&self) -> [SortColumn; 4] {
+    fn headers(&self) -> [SortColumn; 5] {
         SortColumn::HEADERS
     }
 
