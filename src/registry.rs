@@ -18,10 +18,12 @@ use std::sync::Arc;
 use crate::auth::CurrentUser;
 use crate::domain::{
     Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, Likeness,
-    MatchReason, WorkEmail,
+    MatchReason, WorkEmail, is_whole_name, name_matches,
 };
 use crate::index::{ClaimSource, Clash, DuplicateIndex, StoredClaims};
-use crate::store::{KeyedPeople, LikelyTwin, Store, StoreError};
+use crate::store::{
+    KeyedPeople, LikelyTwin, ListQuery, PageSize, SortColumn, SortOrder, Store, StoreError,
+};
 
 /// Why a write did not happen. Says what went wrong, not what to tell the user: the
 /// web layer decides the wording and the status.
@@ -71,6 +73,28 @@ impl From<StoreError> for WriteError {
         }
     }
 }
+
+/// Whom a manager typed into the form means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagerLookup {
+    /// A record with this ID, or the one current employee of that name.
+    Found(EmployeeId),
+    /// Several current employees have that name: the form asks which.
+    Several(Vec<ManagerCandidate>),
+    /// No record has this ID and no current employee this name.
+    NoOne,
+}
+
+/// A current employee whose name matches what was typed as a manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerCandidate {
+    pub employee_id: EmployeeId,
+    pub name: String,
+    pub job_title: Option<String>,
+}
+
+/// Candidates a form lists for a manager typed by a name many people share.
+const MANAGER_CANDIDATES: usize = 10;
 
 /// A stored record that looks like the submitted person, and why.
 #[derive(Debug, Clone)]
@@ -155,6 +179,57 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Whom `typed` (an employee ID, or a name or the start of one) means as a
+    /// manager. An ID of a stored record means that record, whatever its standing (the
+    /// write says why a leaver cannot manage); otherwise the current employees whose
+    /// name it matches, the one whose whole name it is first.
+    pub async fn find_manager(&self, typed: &str) -> Result<ManagerLookup, StoreError> {
+        let typed = typed.trim();
+        if let Ok(id) = EmployeeId::parse(typed)
+            && self.store.standing(id.clone()).await?.is_some()
+        {
+            return Ok(ManagerLookup::Found(id));
+        }
+        let page = self
+            .store
+            .list_employees(ListQuery {
+                search: Some(typed.to_owned()),
+                sort: SortOrder {
+                    column: SortColumn::Name,
+                    descending: false,
+                },
+                page_size: PageSize::LARGEST,
+                page: 1,
+                ..ListQuery::default()
+            })
+            .await?;
+        let named: Vec<_> = page
+            .employees
+            .iter()
+            .filter(|record| name_matches(typed, &record.full_name()))
+            .collect();
+        let whole: Vec<_> = named
+            .iter()
+            .copied()
+            .filter(|record| is_whole_name(typed, &record.full_name()))
+            .collect();
+        Ok(match (whole.as_slice(), named.as_slice()) {
+            ([only], _) | (_, [only]) => ManagerLookup::Found(only.employee_id.clone()),
+            (_, []) => ManagerLookup::NoOne,
+            (_, several) => ManagerLookup::Several(
+                several
+                    .iter()
+                    .take(MANAGER_CANDIDATES)
+                    .map(|record| ManagerCandidate {
+                        employee_id: record.employee_id.clone(),
+                        name: record.full_name(),
+                        job_title: record.job_title.as_deref().map(str::to_owned),
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
     fn parts(&self) -> (Store, Arc<DuplicateIndex>) {
         (self.store.clone(), Arc::clone(&self.index))
     }

@@ -46,7 +46,7 @@ impl Field {
             Field::DateOfBirth => "Date of birth",
             Field::DepartmentId => "Department",
             Field::JobTitle => "Job title",
-            Field::ManagerId => "Manager's employee ID",
+            Field::ManagerId => "Manager",
             Field::Status => "Status",
         }
     }

@@ -56,5 +56,5 @@ pub use likeness::{
     Likeness, MatchReason, fold_name, parse_phone_region, person_key, phone_key, set_phone_region,
 };
 pub use person_name::PersonName;
-pub use search::{query_words, search_words, words_of};
+pub use search::{is_whole_name, name_matches, query_words, search_words, words_of};
 pub use user::{NewPassword, Role, Username};

@@ -71,6 +71,33 @@ pub fn words_of(
     words.join(" ")
 }
 
+/// A name's words, folded and without their signs, in order.
+fn name_words(name: &str) -> Vec<String> {
+    name.split_whitespace()
+        .map(joined)
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+/// Whether every word typed starts a word of `full_name` (`ada lov`, `Lovelace`):
+/// how a manager typed by name is recognised among a search's matches, which may
+/// have matched a job title or an ID instead.
+pub fn name_matches(typed: &str, full_name: &str) -> bool {
+    let mut words = Vec::new();
+    text_words(full_name, &mut words);
+    let typed = name_words(typed);
+    !typed.is_empty()
+        && typed
+            .iter()
+            .all(|part| words.iter().any(|word| word.starts_with(part.as_str())))
+}
+
+/// Whether `typed` is the whole name, word for word, ignoring case and accents: of
+/// Ada Lovelace and Ada Lovelace-Byron, `ada lovelace` means the first.
+pub fn is_whole_name(typed: &str, full_name: &str) -> bool {
+    name_words(typed) == name_words(full_name)
+}
+
 /// The words of a search, folded as a record's are; empty when it has none.
 pub fn query_words(search: &str) -> Vec<String> {
     let mut words: Vec<String> = search
@@ -86,6 +113,18 @@ pub fn query_words(search: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_recognised_by_the_start_of_its_words_or_whole() {
+        assert!(name_matches("ada lov", "Ada Lovelace"));
+        assert!(name_matches("LOVELACE", "Ada Lovelace"));
+        assert!(name_matches("bri", "Seán O'Brien"));
+        assert!(!name_matches("ada x", "Ada Lovelace"));
+        assert!(!name_matches("-", "Ada Lovelace"));
+        assert!(is_whole_name("ada  LOVELACE", "Ada Lovelace"));
+        assert!(is_whole_name("Zoe", "Zoë"));
+        assert!(!is_whole_name("ada lovelace", "Ada Lovelace-Byron"));
+    }
 
     fn words(name: &str, title: Option<&str>) -> Vec<String> {
         words_of("E-1001", name, title, "Ada.L@Example.com")

@@ -12,9 +12,11 @@ on_both_backends!(
     a_department_is_renamed_given_a_head_and_archived,
     a_manager_must_exist_be_on_the_staff_and_not_report_to_the_employee,
     two_edits_that_together_close_a_loop_cannot_both_commit,
+    a_manager_is_picked_by_name_or_by_id,
     a_leaver_keeps_the_record_its_id_and_email_and_can_return,
     a_manager_is_terminated_only_once_nobody_reports_to_them,
     the_list_sorts_by_its_columns_and_pages_in_chosen_sizes,
+    the_list_sorts_by_department_name_and_follows_a_rename,
     the_org_chart_nests_reports_from_the_top_or_from_anyone,
     search_finds_the_start_of_every_word_ignoring_case_and_accents,
     search_finds_rows_another_tool_wrote_or_changed,
@@ -242,6 +244,73 @@ async fn a_manager_must_exist_be_on_the_staff_and_not_report_to_the_employee(bac
     );
 }
 
+fn named(id: &str, first: &str, last: &str) -> Form {
+    let mut form = reporting_to(id, "");
+    form.insert("first_name", first.to_owned());
+    form.insert("last_name", last.to_owned());
+    form
+}
+
+fn manager_of(app: &TestApp, id: &str, manager: &str) -> i64 {
+    app.database().count(&format!(
+        "SELECT count(*) AS n FROM employees WHERE employee_id = '{id}' AND manager_id = '{manager}'"
+    ))
+}
+
+async fn a_manager_is_picked_by_name_or_by_id(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    added(&app, &named("M-1", "Ada", "Lovelace")).await;
+    added(&app, &named("M-2", "Grace", "Hopper")).await;
+    added(&app, &named("M-3", "Grace", "Murray")).await;
+
+    added(&app, &reporting_to("R-1", "ada lovelace")).await;
+    assert_eq!(manager_of(&app, "R-1", "M-1"), 1, "the name became the ID");
+    let record = app.get_html("/employees/R-1").await;
+    assert!(record.contains("Ada Lovelace"), "{record}");
+
+    let several = page_of(app.post_employee(&reporting_to("R-2", "Grace")).await, 422).await;
+    assert!(
+        several.contains("Grace Hopper (M-2)") && several.contains("Grace Murray (M-3)"),
+        "{several}"
+    );
+    assert!(
+        several.contains(r#"<datalist id="manager_id-candidates">"#),
+        "{several}"
+    );
+    assert!(
+        several.contains(r#"value="Grace""#),
+        "the typed name is kept: {several}"
+    );
+    let nobody = page_of(
+        app.post_employee(&reporting_to("R-2", "Nobody Here")).await,
+        422,
+    )
+    .await;
+    assert!(nobody.contains("No current employee is called"), "{nobody}");
+    assert_eq!(
+        app.database()
+            .count("SELECT count(*) AS n FROM employees WHERE employee_id = 'R-2'"),
+        0
+    );
+
+    let edited = app
+        .post_form(
+            "/employees/R-1",
+            &edit_fields(&reporting_to("R-1", "grace hop"), "1"),
+        )
+        .await;
+    assert_eq!(edited.status().as_u16(), 303);
+    assert_eq!(manager_of(&app, "R-1", "M-2"), 1);
+    let by_id = app
+        .post_form(
+            "/employees/R-1",
+            &edit_fields(&reporting_to("R-1", "m-3"), "2"),
+        )
+        .await;
+    assert_eq!(by_id.status().as_u16(), 303);
+    assert_eq!(manager_of(&app, "R-1", "M-3"), 1, "an ID in any case");
+}
+
 async fn two_edits_that_together_close_a_loop_cannot_both_commit(backend: Backend) {
     let app = TestApp::on(backend).spawn().await;
     for round in 0..6 {
@@ -449,11 +518,8 @@ async fn the_list_sorts_by_its_columns_and_pages_in_chosen_sizes(backend: Backen
         by_hire.contains("2020-01-01") && !by_hire.contains("2020-01-28"),
         "{by_hire}"
     );
-    let by_department = app.get_html("/employees?sort=department").await;
-    assert!(
-        by_department.contains("order in the link is not one Roster knows"),
-        "not an order"
-    );
+    let not_an_order = app.get_html("/employees?sort=salary").await;
+    assert!(not_an_order.contains("order in the link is not one Roster knows"));
     let by_status = app.get_html("/employees?sort=-status&per_page=100").await;
     assert_eq!(rows_of(&by_status), 60);
     assert!(position(&by_status, ">On leave</td>") < position(&by_status, ">Active</td>"));
@@ -475,6 +541,74 @@ async fn the_list_sorts_by_its_columns_and_pages_in_chosen_sizes(backend: Backen
         6,
         "the last page of a filtered view"
     );
+}
+
+async fn the_list_sorts_by_department_name_and_follows_a_rename(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    let admin = app.browser(Role::Admin).await;
+    let zoo = add_department(&app, &admin, "Zoo").await;
+    let alpha = add_department(&app, &admin, "Alpha").await;
+    for (id, department) in [("E-1", Some(zoo)), ("E-2", Some(alpha)), ("E-3", None)] {
+        let mut form = reporting_to(id, "");
+        if let Some(department) = department {
+            form.insert("department_id", department.to_string());
+        }
+        added(&app, &form).await;
+    }
+    app.database().execute(&format!(
+        "INSERT INTO employees (employee_id, first_name, last_name, email, hire_date, department_id) \
+         VALUES ('E-4', 'Outside', 'Tool', 'e-4@example.com', '2024-01-01', {alpha})"
+    ));
+    let order = |page: &str| -> Vec<usize> {
+        ["E-1", "E-2", "E-3", "E-4"]
+            .iter()
+            .map(|id| position_of(page, &format!(">{id}<")))
+            .collect()
+    };
+    let page = app.get_html("/employees?sort=department").await;
+    let [one, two, three, four] = order(&page)[..] else {
+        unreachable!()
+    };
+    assert!(
+        three < two && two < four && four < one,
+        "none, Alpha, Zoo: {page}"
+    );
+    assert!(page.contains("href=\"/employees?sort=-department\""));
+    let descending = app.get_html("/employees?sort=-department").await;
+    let [one, two, _, four] = order(&descending)[..] else {
+        unreachable!()
+    };
+    assert!(one < four && four < two, "{descending}");
+
+    let version_before = version_of(&app, "E-2").await;
+    let renamed = admin
+        .post_form(
+            &format!("/departments/{alpha}"),
+            &[("name", "Zulu"), ("head_id", "")],
+        )
+        .await;
+    assert_eq!(renamed.status().as_u16(), 303);
+    let page = app.get_html("/employees?sort=department").await;
+    let [one, two, three, four] = order(&page)[..] else {
+        unreachable!()
+    };
+    assert!(
+        three < one && one < two && two < four,
+        "none, Zoo, Zulu: {page}"
+    );
+    assert_eq!(
+        version_of(&app, "E-2").await,
+        version_before,
+        "a department's new name is no change of its members' records"
+    );
+
+    app.database()
+        .execute("UPDATE employees SET department_id = NULL WHERE employee_id = 'E-1'");
+    let page = app.get_html("/employees?sort=department").await;
+    let [one, _, three, _] = order(&page)[..] else {
+        unreachable!()
+    };
+    assert!(one < three, "no department any more: {page}");
 }
 
 async fn the_org_chart_nests_reports_from_the_top_or_from_anyone(backend: Backend) {

@@ -11,7 +11,10 @@ use crate::domain::{
     Employee, EmployeeForm, EmployeeId, EmploymentStatus, Field, FieldErrors, department_key,
 };
 use crate::index::Clash;
-use crate::registry::{ARCHIVED_DEPARTMENT, LikelyMatch, OtherProblems, Registry, WriteError};
+use crate::registry::{
+    ARCHIVED_DEPARTMENT, LikelyMatch, ManagerCandidate, ManagerLookup, OtherProblems, Registry,
+    WriteError,
+};
 use crate::store::{Department, StoreError};
 use crate::web::error::{Refusal, render, render_refused};
 use crate::web::receipts::Submission;
@@ -44,6 +47,8 @@ pub struct FormPage {
     form_id: String,
     stale: bool,
     departments: Arc<Vec<Department>>,
+    /// The employees a manager typed by name may mean, offered to choose from.
+    manager_candidates: Vec<ManagerCandidate>,
 }
 
 impl FormPage {
@@ -59,6 +64,7 @@ impl FormPage {
             form_id: uuid::Uuid::new_v4().simple().to_string(),
             stale: false,
             departments: state.departments.current(),
+            manager_candidates: Vec::new(),
         }
     }
 
@@ -177,6 +183,53 @@ impl FormPage {
         {
             self.form.department_id = department.id.to_string();
         }
+    }
+
+    /// A manager typed by name becomes the employee's ID when one current employee
+    /// has that name; the problem with it otherwise, for beside the field. An ID that
+    /// names no one and no name is left as typed, for the write to refuse.
+    async fn resolve_manager(&mut self, registry: &Registry) -> Result<Option<String>, WebError> {
+        let typed = self.form.manager_id.trim().to_owned();
+        if typed.is_empty() {
+            return Ok(None);
+        }
+        Ok(match registry.find_manager(&typed).await? {
+            ManagerLookup::Found(id) => {
+                self.form.manager_id = id.to_string();
+                None
+            }
+            ManagerLookup::NoOne if EmployeeId::parse(&typed).is_ok() => None,
+            ManagerLookup::NoOne => Some(format!(
+                "No current employee is called “{typed}”: enter their name as on their \
+                 record, or their employee ID."
+            )),
+            ManagerLookup::Several(candidates) => {
+                let named: Vec<String> = candidates
+                    .iter()
+                    .map(|candidate| format!("{} ({})", candidate.name, candidate.employee_id))
+                    .collect();
+                self.manager_candidates = candidates;
+                Some(format!(
+                    "“{typed}” could be {}: enter the employee ID of the one you mean.",
+                    named.join(", ")
+                ))
+            }
+        })
+    }
+
+    /// The form's own problems and the manager's, together.
+    fn parsed(&self, manager_problem: Option<String>) -> Result<Employee, FieldErrors> {
+        let parsed = Employee::try_from(&self.form);
+        let Some(problem) = manager_problem else {
+            return parsed;
+        };
+        let mut errors = FieldErrors::single(Field::ManagerId, problem);
+        if let Err(others) = parsed {
+            for (field, message) in others.iter() {
+                errors.add(field, message);
+            }
+        }
+        Err(errors)
     }
 
     fn clash_label(&self) -> &'static str {
@@ -308,7 +361,8 @@ pub async fn create(
     let mut page = FormPage::new(&state, layout, FormTarget::Create, form);
     page.confirmed.clone_from(&confirmed);
     page.resolve_department();
-    let new = match Employee::try_from(&page.form) {
+    let manager_problem = page.resolve_manager(&state.registry).await?;
+    let new = match page.parsed(manager_problem) {
         Ok(new) => new,
         Err(errors) => {
             return page
@@ -378,8 +432,9 @@ pub async fn update(
     let mut page = FormPage::new(&state, layout, target, fields);
     page.confirmed.clone_from(&confirmed);
     page.resolve_department();
+    let manager_problem = page.resolve_manager(&state.registry).await?;
     let owner = current.clone();
-    let new = match Employee::try_from(&page.form) {
+    let new = match page.parsed(manager_problem) {
         Ok(new) => new,
         Err(errors) => {
             return page
