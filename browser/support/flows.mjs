@@ -77,7 +77,7 @@ const LABELS = {
   date_of_birth: "Date of birth",
   hire_date: "Hire date",
   job_title: "Job title",
-  manager_id: "Manager's employee ID",
+  manager_id: "Manager",
 };
 
 export async function fillEmployee(tab, fields) {
