@@ -28,6 +28,14 @@ onEachBackend("organisation", (context) => {
     assert.match(await summary.innerText(), /There is a department called “Field Ops” already/);
     assert.equal(await tab.getByLabel("Name").inputValue(), "field  OPS", "the name typed is kept");
     await check("departments-taken");
+    await tab.goto(`${app.base}/departments`);
+    await tab.getByRole("link", { name: "Edit Field Ops" }).click();
+    await check("department-edit");
+    await tab.getByLabel("Head's employee ID").fill("NOBODY-1");
+    assert.equal(await submit(tab, () => tab.getByRole("button", { name: "Save department" }).click()), 422);
+    assert.match(await tab.locator(".error-summary").innerText(), /Head:/);
+    assert.equal(await tab.getByLabel("Head's employee ID").inputValue(), "NOBODY-1", "the head typed is kept");
+    await check("department-edit-refused");
   });
 
   test("the record names its manager and reports, and the org chart nests them", async () => {

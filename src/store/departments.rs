@@ -86,12 +86,18 @@ pub(super) fn add(
     added.map_err(|error| name_taken(conn, name, error))
 }
 
+/// Applies an admin's changes to one department in one transaction with one audit
+/// entry, so a refused head never leaves a rename behind (or the other way round).
 pub(super) fn change_department(
     conn: &mut DbConnection,
     id: i64,
-    change: &DepartmentChange,
+    changes: &[DepartmentChange],
     actor: &str,
 ) -> Result<(), StoreError> {
+    let renamed_to = changes.iter().find_map(|change| match change {
+        DepartmentChange::Rename(name) => Some(name),
+        _ => None,
+    });
     let written = conn.transaction(|conn| {
         let old: Department = departments::table
             .find(id)
@@ -99,61 +105,81 @@ pub(super) fn change_department(
             .first(conn)
             .optional()?
             .ok_or(StoreError::NotFound)?;
-        let target = departments::table.find(id);
-        let changes = match change {
-            DepartmentChange::Rename(name) => {
-                if name.as_str() == old.name {
-                    return Ok(());
-                }
-                diesel::update(target)
-                    .set((
-                        departments::name.eq(name.as_str()),
-                        departments::name_key.eq(name.key()),
-                    ))
-                    .execute(conn)?;
-                field_change("name", Some(old.name.clone()), Some(name.to_string()))
-            }
-            DepartmentChange::Archive(archive) => {
-                if *archive == old.is_archived() {
-                    return Ok(());
-                }
-                let archived_at = archive.then(now_utc);
-                diesel::update(target)
-                    .set(departments::archived_at.eq(archived_at))
-                    .execute(conn)?;
-                let state =
-                    |archived: bool| Some(if archived { "Archived" } else { "Open" }.into());
-                field_change("state", state(old.is_archived()), state(*archive))
-            }
-            DepartmentChange::Head(head) => {
-                if let Some(head) = head {
-                    current_employee(conn, head)?;
-                }
-                let head = head.as_ref().map(EmployeeId::to_string);
-                if head == old.head_id {
-                    return Ok(());
-                }
-                diesel::update(target)
-                    .set(departments::head_id.eq(&head))
-                    .execute(conn)?;
-                field_change("head", old.head_id.clone(), head)
-            }
-        };
-        let name = match change {
-            DepartmentChange::Rename(name) => name.to_string(),
-            _ => old.name,
-        };
+        let mut recorded = Vec::new();
+        for change in changes {
+            recorded.extend(apply(conn, &old, change)?);
+        }
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        let name = renamed_to.map_or_else(|| old.name.clone(), ToString::to_string);
         audit::record(
             conn,
             actor,
             AuditAction::Update,
             Subject::department(id, &name),
-            &[changes],
+            &recorded,
         )
     });
-    match (written, change) {
-        (Err(error), DepartmentChange::Rename(name)) => Err(name_taken(conn, name, error)),
+    match (written, renamed_to) {
+        (Err(error), Some(name)) => Err(name_taken(conn, name, error)),
         (written, _) => written,
+    }
+}
+
+/// One change against the department as it was: the field it changed, or nothing
+/// when it already had that value.
+fn apply(
+    conn: &mut DbConnection,
+    old: &Department,
+    change: &DepartmentChange,
+) -> Result<Option<FieldChange>, StoreError> {
+    let target = departments::table.find(old.id);
+    match change {
+        DepartmentChange::Rename(name) => {
+            if name.as_str() == old.name {
+                return Ok(None);
+            }
+            diesel::update(target)
+                .set((
+                    departments::name.eq(name.as_str()),
+                    departments::name_key.eq(name.key()),
+                ))
+                .execute(conn)?;
+            Ok(Some(field_change(
+                "name",
+                Some(old.name.clone()),
+                Some(name.to_string()),
+            )))
+        }
+        DepartmentChange::Archive(archive) => {
+            if *archive == old.is_archived() {
+                return Ok(None);
+            }
+            let archived_at = archive.then(now_utc);
+            diesel::update(target)
+                .set(departments::archived_at.eq(archived_at))
+                .execute(conn)?;
+            let state = |archived: bool| Some(if archived { "Archived" } else { "Open" }.into());
+            Ok(Some(field_change(
+                "state",
+                state(old.is_archived()),
+                state(*archive),
+            )))
+        }
+        DepartmentChange::Head(head) => {
+            if let Some(head) = head {
+                current_employee(conn, head)?;
+            }
+            let head = head.as_ref().map(EmployeeId::to_string);
+            if head == old.head_id {
+                return Ok(None);
+            }
+            diesel::update(target)
+                .set(departments::head_id.eq(&head))
+                .execute(conn)?;
+            Ok(Some(field_change("head", old.head_id.clone(), head)))
+        }
     }
 }
 

@@ -379,10 +379,10 @@ impl Store {
     pub async fn change_department(
         &self,
         id: i64,
-        change: DepartmentChange,
+        changes: Vec<DepartmentChange>,
         actor: String,
     ) -> Result<(), StoreError> {
-        self.run(move |conn| departments::change_department(conn, id, &change, &actor))
+        self.run(move |conn| departments::change_department(conn, id, &changes, &actor))
             .await
     }
 

@@ -183,30 +183,27 @@ pub async fn update(
     };
     let id = page.department.id;
     let store = state.store();
-    let changes = [DepartmentChange::Rename(name), DepartmentChange::Head(head)];
-    for change in changes {
-        if let Err(error) = store
-            .change_department(id, change, user.username.clone())
-            .await
-        {
-            let refusal = match &error {
-                StoreError::NotOnStaff(head) => {
-                    page.head_error = Some(format!(
-                        "{head} is not on the staff: enter the employee ID of a current employee."
-                    ));
-                    Refusal::Invalid
+    let changes = vec![DepartmentChange::Rename(name), DepartmentChange::Head(head)];
+    if let Err(error) = store
+        .change_department(id, changes, user.username.clone())
+        .await
+    {
+        let refusal = match &error {
+            StoreError::NotOnStaff(head) => {
+                page.head_error = Some(format!(
+                    "{head} is not on the staff: enter the employee ID of a current employee."
+                ));
+                Refusal::Invalid
+            }
+            other => match name_refusal(other) {
+                Some(message) => {
+                    page.name_error = Some(message);
+                    Refusal::Conflict
                 }
-                other => match name_refusal(other) {
-                    Some(message) => {
-                        page.name_error = Some(message);
-                        Refusal::Conflict
-                    }
-                    None => return Err(error.into()),
-                },
-            };
-            state.departments.refresh(store).await?;
-            return render_refused(&page, refusal);
-        }
+                None => return Err(error.into()),
+            },
+        };
+        return render_refused(&page, refusal);
     }
     state.departments.refresh(store).await?;
     FlashMessage::success(format!(
@@ -243,7 +240,7 @@ pub async fn archive(
     store
         .change_department(
             department.id,
-            DepartmentChange::Archive(archive),
+            vec![DepartmentChange::Archive(archive)],
             user.username,
         )
         .await?;

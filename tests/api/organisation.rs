@@ -142,14 +142,17 @@ async fn a_department_is_renamed_given_a_head_and_archived(backend: Backend) {
         .post_form(&path, &[("name", "sales"), ("head_id", "")])
         .await;
     assert!(page_of(taken, 409).await.contains("“Sales” already"));
+    // A refused head takes the rename beside it back with it: nothing half-saved.
     let nobody = admin
-        .post_form(&path, &[("name", "Field Ops"), ("head_id", "E-404")])
+        .post_form(&path, &[("name", "Field Force"), ("head_id", "E-404")])
         .await;
+    let refused = page_of(nobody, 422).await;
+    assert!(refused.contains("E-404 is not on the staff"), "{refused}");
     assert!(
-        page_of(nobody, 422)
-            .await
-            .contains("E-404 is not on the staff")
+        refused.contains("value=\"Field Force\""),
+        "the name typed is kept"
     );
+    assert!(!app.get_html("/departments").await.contains("Field Force"));
     let renamed = admin
         .post_form(&path, &[("name", "Field  Operations"), ("head_id", "e-1")])
         .await;
@@ -187,7 +190,10 @@ async fn a_department_is_renamed_given_a_head_and_archived(backend: Backend) {
     let events = app
         .database()
         .count("SELECT count(*) AS n FROM audit_events WHERE subject_kind = 'department'");
-    assert_eq!(events, 5, "two adds, a rename, a head, an archive");
+    assert_eq!(
+        events, 4,
+        "two adds, one edit (its name and head), an archive"
+    );
 }
 
 async fn a_manager_must_exist_be_on_the_staff_and_not_report_to_the_employee(backend: Backend) {
