@@ -42,6 +42,10 @@ enum Command {
         /// same name and date of birth, or the same phone) instead of holding the file back
         #[arg(long)]
         accept_likely: bool,
+        /// Create the departments the file names that do not exist yet (the report
+        /// names them), instead of rejecting their rows
+        #[arg(long)]
+        create_departments: bool,
     },
     /// Write every employee as CSV, in the columns import reads
     Export {
@@ -136,10 +140,12 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             file,
             dry_run,
             accept_likely,
+            create_departments,
         } => {
             let options = roster::transfer::ImportOptions {
                 dry_run,
                 accept_likely,
+                create_departments,
             };
             return runtime.block_on(commands::import(settings, file, options));
         }

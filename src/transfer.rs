@@ -62,12 +62,17 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Import rows that look like people already on file, or like each other.
     pub accept_likely: bool,
+    /// Create the departments the file names that do not exist yet.
+    pub create_departments: bool,
 }
 
 pub struct ImportReport {
     pub rows: Vec<ImportRow>,
     pub imported: usize,
     pub options: ImportOptions,
+    /// The departments created (or, if nothing was written, to be created) for the
+    /// file's rows, by name, in the order the file first names them.
+    pub new_departments: Vec<String>,
 }
 
 impl ImportReport {
@@ -114,8 +119,17 @@ impl ImportReport {
                  the file again accepting likely duplicates."
             );
         }
+        let departments = self.new_departments.join(", ");
         match (rejected, self.options.dry_run) {
+            (0, true) if !departments.is_empty() => format!(
+                "All {total} rows are valid; importing them would create the departments \
+                 {departments}. Nothing was imported (dry run)."
+            ),
             (0, true) => format!("All {total} rows are valid. Nothing was imported (dry run)."),
+            (0, false) if !departments.is_empty() => format!(
+                "Imported {} records, and created the departments {departments}.",
+                self.imported
+            ),
             (0, false) => format!("Imported {} records.", self.imported),
             (_, true) => {
                 format!("{rejected} of {total} rows were rejected. Nothing was imported (dry run).")
@@ -178,7 +192,12 @@ async fn import_detached(
     options: ImportOptions,
 ) -> Result<ImportReport, TransferError> {
     let departments = registry.store.departments().await?;
-    let names = DepartmentNames::new(departments.iter().map(|d| (d.id, d.name.as_str())));
+    let names = DepartmentNames::new(
+        departments
+            .iter()
+            .map(|d| (d.id, d.name.as_str(), d.is_archived())),
+        options.create_departments,
+    );
     let (batches, received) = std::sync::mpsc::sync_channel(2);
     let (read, file) = tokio::sync::oneshot::channel();
     // A thread of its own, not the blocking pool: the store's import waits for it on
@@ -221,10 +240,23 @@ async fn import_detached(
         0
     };
     Ok(ImportReport {
+        new_departments: departments_named_anew(&rows),
         rows,
         imported,
         options,
     })
+}
+
+/// Each department the rows name that is to be created, once, as the file first
+/// spells it.
+fn departments_named_anew(rows: &[ImportRow]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    rows.iter()
+        .filter(|row| row.problems.is_empty())
+        .filter_map(|row| row.new_department.as_ref())
+        .filter(|name| seen.insert(name.key()))
+        .map(ToString::to_string)
+        .collect()
 }
 
 type ReadFile = (Vec<ImportRow>, Vec<(EmployeeId, WorkEmail)>);
@@ -261,7 +293,11 @@ fn read_in_batches(
                     send(ImportBatch::Refused);
                 }
                 claims.push((employee.employee_id.clone(), employee.email.clone()));
-                batch.push(ImportRecord::new(row.line, &employee));
+                batch.push(ImportRecord::new(
+                    row.line,
+                    &employee,
+                    row.new_department.clone(),
+                ));
             }
             None if !refused => {
                 refused = true;

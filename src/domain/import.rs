@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
+use super::{DepartmentName, Employee, EmployeeForm, EmployeeId, Field, WorkEmail};
 
 /// The columns, in the order export writes them: the form's fields, but a department
 /// by its name. Import takes them in any order.
@@ -82,6 +82,9 @@ pub struct ImportRow {
     /// Likely duplicates: another row or a stored record looks like the same person.
     pub warnings: Vec<String>,
     pub employee: Option<Employee>,
+    /// The department the row names when none has that name yet and the import was
+    /// asked to create missing ones: the employee has no department id until then.
+    pub new_department: Option<DepartmentName>,
 }
 
 impl ImportRow {
@@ -91,22 +94,35 @@ impl ImportRow {
     }
 }
 
-/// Department names, ignoring case and spaces as their unique index does, to their ids.
-pub struct DepartmentNames(HashMap<String, i64>);
+/// Department names, ignoring case and spaces as their unique index does, to their ids
+/// and whether they are archived; and whether a name none has is to be created.
+pub struct DepartmentNames {
+    known: HashMap<String, (i64, bool)>,
+    create_missing: bool,
+}
 
 impl DepartmentNames {
-    pub fn new<'a>(departments: impl IntoIterator<Item = (i64, &'a str)>) -> Self {
-        Self(
-            departments
-                .into_iter()
-                .map(|(id, name)| (super::department_key(name), id))
-                .collect(),
-        )
+    /// From each department's id, name and whether it is archived.
+    pub fn new<'a>(
+        departments: impl IntoIterator<Item = (i64, &'a str, bool)>,
+        create_missing: bool,
+    ) -> Self {
+        let known = departments
+            .into_iter()
+            .map(|(id, name, archived)| (super::department_key(name), (id, archived)))
+            .collect();
+        Self {
+            known,
+            create_missing,
+        }
     }
+}
 
-    fn id_of(&self, name: &str) -> Option<i64> {
-        self.0.get(&super::department_key(name)).copied()
-    }
+/// What a row's department column names.
+enum NamedDepartment {
+    None,
+    Known(i64),
+    New(DepartmentName),
 }
 
 /// The rows of a file one at a time, each checked as it is read, so that storing the
@@ -280,7 +296,11 @@ fn read_row(
     for (field, value) in Field::ALL.into_iter().zip(values) {
         *form.field_mut(field) = value;
     }
-    form.department_id = department_id_of(&form.department_id, departments, &mut problems);
+    let named = department_named(&form.department_id, departments, &mut problems);
+    form.department_id = match &named {
+        NamedDepartment::Known(id) => id.to_string(),
+        NamedDepartment::None | NamedDepartment::New(_) => String::new(),
+    };
     // Spreadsheet users write "On leave" as readily as "on_leave".
     form.status = form.status.trim().to_lowercase().replace(' ', "_");
     let employee = match Employee::try_from(&form) {
@@ -300,6 +320,10 @@ fn read_row(
         employee: employee.filter(|_| problems.is_empty()),
         problems,
         warnings: Vec::new(),
+        new_department: match named {
+            NamedDepartment::New(name) => Some(name),
+            NamedDepartment::None | NamedDepartment::Known(_) => None,
+        },
     }
 }
 
@@ -329,21 +353,39 @@ fn row_values(
     values
 }
 
-/// Files name departments; records hold their number.
-fn department_id_of(
+/// Files name departments; records hold their number. An archived department takes
+/// no new members, here as on the form.
+fn department_named(
     name: &str,
     departments: &DepartmentNames,
     problems: &mut Vec<String>,
-) -> String {
-    match name.trim() {
-        "" => String::new(),
-        name => match departments.id_of(name) {
-            Some(id) => id.to_string(),
-            None => {
-                problems.push(format!("department: there is no department named {name:?}"));
-                String::new()
+) -> NamedDepartment {
+    let name = name.trim();
+    if name.is_empty() {
+        return NamedDepartment::None;
+    }
+    match departments.known.get(&super::department_key(name)) {
+        Some((id, false)) => NamedDepartment::Known(*id),
+        Some((_, true)) => {
+            problems.push(format!(
+                "department: the department {name:?} is archived and takes no new members"
+            ));
+            NamedDepartment::None
+        }
+        None if departments.create_missing => match DepartmentName::parse(name) {
+            Ok(name) => NamedDepartment::New(name),
+            Err(message) => {
+                problems.push(format!("department: {message}"));
+                NamedDepartment::None
             }
         },
+        None => {
+            problems.push(format!(
+                "department: there is no department named {name:?}; an admin can add it, \
+                 or import the file creating missing departments"
+            ));
+            NamedDepartment::None
+        }
     }
 }
 
@@ -359,7 +401,7 @@ mod tests {
     use super::*;
 
     fn departments() -> DepartmentNames {
-        DepartmentNames::new([(7, "Finance")])
+        DepartmentNames::new([(7, "Finance", false), (8, "Old Works", true)], false)
     }
 
     fn read(text: &str) -> Result<Vec<ImportRow>, CsvFileError> {
@@ -413,6 +455,25 @@ mod tests {
             "{:?}",
             row.problems
         );
+    }
+
+    #[test]
+    fn a_missing_department_is_refused_unless_asked_for_and_an_archived_one_always() {
+        let file = "employee_id,first_name,last_name,email,hire_date,department\n\
+                    E-1,Ann,Lee,ann@example.com,2024-03-01, field  ops \n\
+                    E-2,Bo,Ng,bo@example.com,2024-03-01,old works\n";
+        let refused = read(file).unwrap();
+        assert!(refused[0].problems[0].contains("no department named \"field  ops\""));
+        let creating = DepartmentNames::new([(8, "Old Works", true)], true);
+        let rows: Vec<ImportRow> = RowReader::new(file.as_bytes(), &creating)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let new = rows[0].new_department.as_ref().map(DepartmentName::as_str);
+        assert_eq!(new, Some("field ops"), "{:?}", rows[0].problems);
+        assert_eq!(rows[0].employee.as_ref().unwrap().department_id, None);
+        assert!(rows[1].problems[0].contains("is archived"), "{:?}", rows[1]);
+        assert!(rows[1].new_department.is_none());
     }
 
     #[test]

@@ -150,19 +150,14 @@ pub(super) struct NewAuditEvent<'a> {
 }
 
 impl<'a> NewAuditEvent<'a> {
-    /// The creation of a record, its changes already encoded.
-    pub(super) fn created(
-        actor: &'a str,
-        record_id: i64,
-        employee_id: &'a str,
-        changes: &'a str,
-    ) -> Self {
+    /// The creation of a record or a department, its changes already encoded.
+    pub(super) fn created(actor: &'a str, subject: Subject<'a>, changes: &'a str) -> Self {
         Self {
             actor,
             action: AuditAction::Create.as_str(),
-            subject_kind: "employee",
-            record_id,
-            subject: employee_id,
+            subject_kind: subject.kind,
+            record_id: subject.record_id,
+            subject: subject.name,
             changes,
         }
     }

@@ -73,13 +73,12 @@ pub(super) fn add(
             ))
             .returning(departments::id)
             .get_result(conn)?;
-        let changes = [field_change("name", None, Some(name.to_string()))];
         audit::record(
             conn,
             actor,
             AuditAction::Create,
             Subject::department(id, name.as_str()),
-            &changes,
+            &created_changes(name),
         )?;
         Ok(id)
     });
@@ -88,6 +87,11 @@ pub(super) fn add(
 
 /// Applies an admin's changes to one department in one transaction with one audit
 /// entry, so a refused head never leaves a rename behind (or the other way round).
+/// What a department's audit entry records of its creation.
+pub(super) fn created_changes(name: &DepartmentName) -> [FieldChange; 1] {
+    [field_change("name", None, Some(name.to_string()))]
+}
+
 pub(super) fn change_department(
     conn: &mut DbConnection,
     id: i64,

@@ -19,13 +19,14 @@ use std::sync::mpsc::Receiver;
 
 use diesel::{PgConnection, SqliteConnection};
 
-use super::audit::{self, NewAuditEvent, diff};
+use super::audit::{self, NewAuditEvent, Subject, diff};
 use super::connection::DbConnection;
+use super::departments as departments_store;
 use super::employees::{EmployeeRow, audited_fields};
 use super::people;
-use super::schema::{audit_events, employees, import_rows};
+use super::schema::{audit_events, departments, employees, import_rows};
 use super::{Rule, StoreError};
-use crate::domain::{Employee, EmployeeId, Field, Likeness, MatchReason};
+use crate::domain::{DepartmentName, Employee, EmployeeId, Field, Likeness, MatchReason};
 
 /// Rows per write: in SQLite, 11 columns each stay under its 32,766 bound parameters.
 const WRITE_BATCH: usize = 2_000;
@@ -63,15 +64,28 @@ pub struct ImportRecord {
     line: u64,
     row: EmployeeRow,
     changes: String,
+    /// A department to create for this record, and the record, to encode its audit
+    /// entry again once the department has an id.
+    new_department: Option<(DepartmentName, Box<Employee>)>,
 }
 
 impl ImportRecord {
-    pub fn new(line: u64, employee: &Employee) -> Self {
-        let changes = audit::encode(&diff(&[], &audited_fields(employee)));
+    pub fn new(line: u64, employee: &Employee, new_department: Option<DepartmentName>) -> Self {
         Self {
             line,
             row: EmployeeRow::from(employee),
-            changes,
+            changes: creation_changes(employee),
+            new_department: new_department.map(|name| (name, Box::new(employee.clone()))),
+        }
+    }
+
+    /// Puts the record in the department created for it. Idempotent: a retried write
+    /// places it again, in the department as that attempt created it.
+    fn place_in(&mut self, department: i64) {
+        if let Some((_, employee)) = &mut self.new_department {
+            employee.department_id = Some(department);
+            self.row.department_id = Some(department);
+            self.changes = creation_changes(employee);
         }
     }
 
@@ -79,6 +93,10 @@ impl ImportRecord {
         let keyed = |key: &Option<String>| key.as_deref().is_some_and(|key| !key.is_empty());
         keyed(&self.row.person_key) || keyed(&self.row.phone_key)
     }
+}
+
+fn creation_changes(employee: &Employee) -> String {
+    audit::encode(&diff(&[], &audited_fields(employee)))
 }
 
 /// What reading a file hands the store, in file order.
@@ -103,8 +121,9 @@ enum ShortWay {
 /// Why the short way stopped without writing.
 enum Stop {
     Refused,
-    /// Rows with likeness keys arrived: the check path compares them with the store.
-    NeedsLikelyCheck,
+    /// Rows arrived that only the check path handles: ones with likeness keys, to
+    /// compare with the store, or ones naming a department to create.
+    NeedsCheck,
     Failed(StoreError),
 }
 
@@ -130,8 +149,12 @@ fn copy_postgres(
                     let start = received.len();
                     received.extend(rows);
                     let fresh = &received[start..];
-                    if !accept_likely && fresh.iter().any(ImportRecord::has_likeness_keys) {
-                        return Err(Stop::NeedsLikelyCheck);
+                    let needs_check = |record: &ImportRecord| {
+                        record.new_department.is_some()
+                            || (!accept_likely && record.has_likeness_keys())
+                    };
+                    if fresh.iter().any(needs_check) {
+                        return Err(Stop::NeedsCheck);
                     }
                     copy_records(pg, fresh, actor)?;
                 }
@@ -144,9 +167,7 @@ fn copy_postgres(
     match copied {
         Ok(()) => Ok(ShortWay::Written),
         Err(Stop::Refused) => Ok(ShortWay::Refused),
-        Err(Stop::NeedsLikelyCheck | Stop::Failed(StoreError::Violation { .. })) => {
-            Ok(ShortWay::Clashed)
-        }
+        Err(Stop::NeedsCheck | Stop::Failed(StoreError::Violation { .. })) => Ok(ShortWay::Clashed),
         Err(Stop::Failed(error)) => Err(error),
     }
 }
@@ -178,8 +199,7 @@ fn audit_events<'a>(
             let id = *ids.get(&record.row.employee_id)?;
             Some(NewAuditEvent::created(
                 actor,
-                id,
-                &record.row.employee_id,
+                Subject::employee(id, &record.row.employee_id),
                 &record.changes,
             ))
         })
@@ -260,14 +280,66 @@ impl<'a> StagedRow<'a> {
     }
 }
 
-/// The same steps on either backend's own connection (each fills the table its way).
+/// The same steps on either backend's own connection (each fills the table its way):
+/// find the clashes, and only if there are none (and the job may write) create the
+/// departments the rows need, then write the rows.
 macro_rules! check_then_write {
-    ($conn:expr, $write:expr, $write_records:expr) => {{
+    ($conn:expr, $job:expr, $write_records:expr) => {{
         let clashes = diesel::sql_query(FIND_CLASHES).load::<ClashRow>($conn)?;
-        if clashes.is_empty() && $write {
+        if clashes.is_empty() && $job.write {
+            let mut created: HashMap<String, i64> = HashMap::new();
+            for record in $job.rows.iter_mut() {
+                let Some((name, _)) = &record.new_department else {
+                    continue;
+                };
+                let key = name.key();
+                let id = match created.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id = department_for_import!($conn, name, &key, $job.actor);
+                        created.insert(key, id);
+                        id
+                    }
+                };
+                record.place_in(id);
+            }
             $write_records?;
         }
         clashes
+    }};
+}
+
+/// The id of the department named `$name` (key `$key`), created with its audit entry
+/// unless another admin added it meanwhile.
+macro_rules! department_for_import {
+    ($conn:expr, $name:expr, $key:expr, $actor:expr) => {{
+        let inserted: Option<i64> = diesel::insert_into(departments::table)
+            .values((
+                departments::name.eq($name.as_str()),
+                departments::name_key.eq($key),
+            ))
+            .on_conflict(departments::name_key)
+            .do_nothing()
+            .returning(departments::id)
+            .get_result($conn)
+            .optional()?;
+        match inserted {
+            Some(id) => {
+                let changes = audit::encode(&departments_store::created_changes($name));
+                diesel::insert_into(audit_events::table)
+                    .values(NewAuditEvent::created(
+                        $actor,
+                        Subject::department(id, $name.as_str()),
+                        &changes,
+                    ))
+                    .execute($conn)?;
+                id
+            }
+            None => departments::table
+                .filter(departments::name_key.eq($key))
+                .select(departments::id)
+                .first::<i64>($conn)?,
+        }
     }};
 }
 
@@ -302,17 +374,17 @@ pub(super) fn import(
     } else {
         stored_twins_of(conn, &rows)?
     };
-    let job = Job {
-        rows: &rows,
+    let mut job = Job {
+        rows: &mut rows,
         actor,
         write: write && complete && likely.is_empty(),
     };
-    let attempt = |conn: &mut DbConnection| match conn {
-        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &job)),
+    let mut attempt = |conn: &mut DbConnection| match conn {
+        DbConnection::Pg(pg) => pg.transaction(|pg| import_postgres(pg, &mut job)),
         DbConnection::Sqlite(sqlite) => {
             // Immediate: it writes after reading, and a deferred transaction would fail
             // at that point if another connection wrote meanwhile.
-            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &job))
+            sqlite.immediate_transaction(|sqlite| import_sqlite(sqlite, &mut job))
         }
     };
     let clashes = match attempt(conn) {
@@ -395,30 +467,35 @@ fn stored_twins_of(
 
 /// The rows a check path looks at, and whether it may write them.
 struct Job<'a> {
-    rows: &'a [ImportRecord],
+    rows: &'a mut [ImportRecord],
     actor: &'a str,
     write: bool,
 }
 
-fn import_postgres(pg: &mut PgConnection, job: &Job) -> Result<Vec<ClashRow>, StoreError> {
-    let Job { rows, actor, write } = *job;
+fn import_postgres(pg: &mut PgConnection, job: &mut Job) -> Result<Vec<ClashRow>, StoreError> {
     diesel::sql_query(CREATE_POSTGRES).execute(pg)?;
-    stage_postgres(pg, rows)?;
+    stage_postgres(pg, job.rows)?;
     // Without statistics the planner would take the table for empty.
     diesel::sql_query("ANALYZE import_rows").execute(pg)?;
-    Ok(check_then_write!(pg, write, copy_records(pg, rows, actor)))
+    Ok(check_then_write!(
+        pg,
+        job,
+        copy_records(pg, job.rows, job.actor)
+    ))
 }
 
-fn import_sqlite(sqlite: &mut SqliteConnection, job: &Job) -> Result<Vec<ClashRow>, StoreError> {
-    let Job { rows, actor, write } = *job;
+fn import_sqlite(
+    sqlite: &mut SqliteConnection,
+    job: &mut Job,
+) -> Result<Vec<ClashRow>, StoreError> {
     diesel::sql_query(CREATE_SQLITE).execute(sqlite)?;
-    for batch in rows.chunks(WRITE_BATCH) {
+    for batch in job.rows.chunks(WRITE_BATCH) {
         let staged: Vec<StagedRow> = batch.iter().map(StagedRow::of).collect();
         diesel::insert_into(import_rows::table)
             .values(&staged)
             .execute(sqlite)?;
     }
-    let clashes = check_then_write!(sqlite, write, insert_records(sqlite, rows, actor));
+    let clashes = check_then_write!(sqlite, job, insert_records(sqlite, job.rows, job.actor));
     diesel::sql_query("DROP TABLE temp.import_rows").execute(sqlite)?;
     Ok(clashes)
 }

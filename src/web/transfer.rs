@@ -22,6 +22,7 @@ pub struct ImportUpload {
     file: Option<UploadedBytes>,
     dry_run: Option<Text<String>>,
     accept_likely: Option<Text<String>>,
+    create_departments: Option<Text<String>>,
 }
 
 pub struct RowView {
@@ -105,6 +106,7 @@ fn chosen_file(
     page.options = ImportOptions {
         dry_run: upload.dry_run.is_some(),
         accept_likely: upload.accept_likely.is_some(),
+        create_departments: upload.create_departments.is_some(),
     };
     upload
         .into_inner()
@@ -123,6 +125,12 @@ pub async fn import(
         page.error = Some("Choose a CSV file of at most 32 MB to import.".into());
         return render_refused(&page, Refusal::Invalid);
     };
+    if page.options.create_departments && !user.role.is_admin() {
+        return Err(WebError::Forbidden(
+            "Only an administrator may create departments; import without that choice, \
+             or ask an administrator to add them first.",
+        ));
+    }
     let imported = transfer::import(
         &state.registry,
         file.data,
@@ -132,6 +140,9 @@ pub async fn import(
     .await;
     match imported {
         Ok(report) => {
+            if report.imported > 0 && !report.new_departments.is_empty() {
+                state.departments.refresh(state.store()).await?;
+            }
             page.report = Some(ReportView::from(&report));
             render(&page)
         }

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use roster::domain::Role;
+
 use crate::support::{Backend, PASSWORD, TestApp, employee_form};
 
 const HEADER: &str =
@@ -28,6 +30,8 @@ crate::on_both_backends!(
     an_export_imports_back_unchanged,
     the_command_line_imports_all_or_nothing_and_exports_to_a_file,
     an_import_racing_form_submissions_never_duplicates_a_record,
+    missing_departments_are_created_only_when_an_admin_asks_and_the_file_goes_in,
+    the_command_line_creates_missing_departments_when_asked,
 );
 
 async fn an_import_stores_every_row_with_its_audit_entry_and_index_claims(backend: Backend) {
@@ -419,4 +423,136 @@ async fn an_import_racing_form_submissions_never_duplicates_a_record(backend: Ba
         assert!(!created.is_empty());
         assert_eq!(stored, created, "exactly the creates answered 303");
     }
+}
+
+async fn missing_departments_are_created_only_when_an_admin_asks_and_the_file_goes_in(
+    backend: Backend,
+) {
+    let app = TestApp::on(backend).spawn().await;
+    let mut db = app.database();
+    db.execute("INSERT INTO departments (name, name_key) VALUES ('Finance', 'finance'), ('Old Works', 'oldworks')");
+    db.execute("UPDATE departments SET archived_at = CURRENT_TIMESTAMP WHERE name = 'Old Works'");
+    let departments = "SELECT count(*) AS n FROM departments";
+    let file = csv(&[
+        "E-1,Ann,Lee,ann@example.com,2024-03-01,Field Ops,,,",
+        "E-2,Bo,Ng,bo@example.com,2024-03-01,field  OPS,,,",
+        "E-3,Cy,Li,cy@example.com,2024-03-01,finance,,,",
+        "E-4,Di,Wu,di@example.com,2024-03-01,Sales,,,",
+    ]);
+
+    // Unasked, an unknown department rejects its row and says how to go on.
+    let page = app.upload_csv(&file, false).await.text().await.unwrap();
+    assert!(
+        page.contains("no department named &#34;Sales&#34;; an admin can add it"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("name=\"create_departments\""),
+        "only an admin is offered the choice"
+    );
+    let refused = app.upload_csv_ticking(&file, &["create_departments"]).await;
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(db.count(departments), 2);
+
+    let admin = app.browser(Role::Admin).await;
+    let form = admin.get_html("/employees/import").await;
+    assert!(form.contains("name=\"create_departments\""), "{form}");
+    let checked = admin
+        .upload_csv_ticking(&file, &["create_departments", "dry_run"])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        checked.contains("importing them would create the departments Field Ops, Sales."),
+        "{checked}"
+    );
+    // A file with a rejected row creates no department either.
+    let mut with_bad_row = file.clone();
+    with_bad_row.push_str("E-5,Ed,,ed@example.com,2024-03-01,Research,,,\n");
+    with_bad_row.push_str("E-6,Flo,Ray,flo@example.com,2024-03-01,Old Works,,,\n");
+    let rejected = admin
+        .upload_csv_ticking(&with_bad_row, &["create_departments"])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(rejected.contains("2 of 6 rows were rejected"), "{rejected}");
+    assert!(
+        rejected.contains("is archived and takes no new members"),
+        "{rejected}"
+    );
+    assert_eq!(db.count(departments), 2);
+    assert_eq!(db.count("SELECT count(*) AS n FROM employees"), 0);
+
+    let imported = admin
+        .upload_csv_ticking(&file, &["create_departments"])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        imported.contains("Imported 4 records, and created the departments Field Ops, Sales."),
+        "{imported}"
+    );
+    assert_eq!(db.count(departments), 4);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM employees e JOIN departments d ON d.id = e.department_id \
+             WHERE d.name = 'Field Ops' AND e.employee_id IN ('E-1', 'E-2')"
+        ),
+        2
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM audit_events WHERE subject_kind = 'department' \
+             AND action = 'create' AND actor = 'admin' AND subject IN ('Field Ops', 'Sales')"
+        ),
+        2
+    );
+    // The record's own entry names the department it was created in.
+    let history = admin.get_html("/employees/E-4/history").await;
+    assert!(history.contains("Sales"), "{history}");
+    let listed = admin.get_html("/departments").await;
+    assert!(
+        listed.contains("Field Ops") && listed.contains("Sales"),
+        "{listed}"
+    );
+}
+
+async fn the_command_line_creates_missing_departments_when_asked(backend: Backend) {
+    let app = TestApp::on(backend).spawn().await;
+    let dir = std::env::temp_dir().join(format!("roster-departments-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("staff.csv");
+    std::fs::write(
+        &file,
+        csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,Field Ops,,,"]),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    let output = app.run_cli(&["import", file]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("import the file creating missing departments"),
+        "{report}"
+    );
+
+    let output = app.run_cli(&["import", file, "--create-departments"]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("Imported 1 records, and created the departments Field Ops."),
+        "{report}"
+    );
+    assert_eq!(
+        app.database().count(
+            "SELECT count(*) AS n FROM departments d JOIN employees e ON e.department_id = d.id \
+             WHERE d.name = 'Field Ops' AND e.employee_id = 'E-1'"
+        ),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

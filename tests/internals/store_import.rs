@@ -27,7 +27,7 @@ async fn a_reader_that_stops_without_finishing_leaves_nothing_behind(backend: Ba
             hire_date: "2024-03-01".into(),
             ..EmployeeForm::default()
         };
-        ImportRecord::new(n, &Employee::try_from(&form).unwrap())
+        ImportRecord::new(n, &Employee::try_from(&form).unwrap(), None)
     };
 
     for finished in [false, true] {
