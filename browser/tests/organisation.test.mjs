@@ -2,6 +2,9 @@
 // another spelling), managers by name on the record, the org chart folding without a
 // script, and a leaver terminated and brought back. Every new page passes axe.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 
 import { addEmployee, checker, onEachBackend, setUpAdmin } from "../support/flows.mjs";
@@ -73,5 +76,25 @@ onEachBackend("organisation", (context) => {
     await tab.getByRole("status").filter({ hasText: "is active again" }).waitFor();
     await tab.goto(`${app.base}/employees`);
     await tab.getByRole("link", { name: "R-1" }).waitFor();
+  });
+
+  test("an import creates a missing department only when asked", async () => {
+    const { tab, app } = context;
+    const path = join(tmpdir(), `roster-browser-${process.pid}-departments.csv`);
+    writeFileSync(path, "employee_id,first_name,last_name,email,hire_date,department\nD-1,Dora,Day,dora@example.com,2024-03-01,Night Shift\n");
+    const upload = async (create) => {
+      await tab.goto(`${app.base}/employees/import`);
+      await tab.getByLabel("CSV file").setInputFiles(path);
+      await tab.getByLabel("Create the departments the file names").setChecked(create);
+      return submit(tab, () => tab.getByRole("button", { name: "Import" }).click());
+    };
+    assert.equal(await upload(false), 200);
+    assert.match(await tab.getByRole("row").filter({ hasText: "D-1" }).innerText(), /no department named "Night Shift"/);
+    assert.equal(await upload(true), 200);
+    assert.match(await tab.getByRole("status").last().innerText(), /created the departments Night Shift/);
+    assert.equal(await tab.getByLabel("Create the departments the file names").isChecked(), true, "the choice is kept");
+    await check("import-created-departments");
+    await tab.goto(`${app.base}/departments`);
+    await tab.getByRole("cell", { name: "Night Shift", exact: true }).waitFor();
   });
 });
