@@ -40,7 +40,7 @@ use connection::{DbConnection, Pool, TrackedConnection};
 
 /// Newest records a search's first page looks through before using the prefix
 /// indexes: common prefixes fill a page from them at a fraction of the cost.
-const SEARCH_WINDOW: i64 = 2_000;
+const SEARCH_WINDOW: usize = 2_000;
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -274,18 +274,15 @@ impl Store {
 
     pub async fn list_employees(&self, query: ListQuery) -> Result<EmployeePage, StoreError> {
         if query.search.is_some() {
-            self.run(employees::fill_search_words).await?;
-        }
-        if query.is_first_page_of_newest_search() {
-            let window_query = query.clone();
-            let found = self
-                .run(move |conn| {
-                    employees::search_newest_window(conn, &window_query, SEARCH_WINDOW)
-                })
-                .await?;
-            if let Some(page) = found {
-                return Ok(page);
-            }
+            // Where the newest records' window starts, when the page map knows it
+            // without a query (it lists the current records, newest first).
+            let floor = self
+                .page_map
+                .fresh()
+                .and_then(|ids| ids.get(SEARCH_WINDOW).copied());
+            return self
+                .run(move |conn| employees::search_page(conn, &query, (SEARCH_WINDOW, floor)))
+                .await;
         }
         if !query.is_plain() {
             return self

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::search::matches_words;
+use super::search::{fill_search_words, matches_words};
 use super::{EmployeeRecord, StoredRecord, records};
 use crate::domain::EmploymentStatus;
 use crate::domain::query_words;
@@ -485,21 +485,43 @@ fn count_up_to(conn: &mut DbConnection, list: &ListQuery) -> Result<Option<i64>,
     Ok((found <= COUNT_UP_TO).then_some(found))
 }
 
-/// Page 1 of a newest-first search, looked for among the newest `window` records only
-/// (an index range scan, cheap when matches are common); `None` when there are fewer
-/// records than that, or that window holds fewer than a page of matches, and the
-/// search must go through the words' index.
-pub(in crate::store) fn search_newest_window(
+/// A page of a search. The words of rows another tool wrote come first; then page 1
+/// of a newest-first search is looked for among the newest records (see
+/// `search_newest_window`), and any other page, or a search whose matches are rare,
+/// through the words' index.
+pub(in crate::store) fn search_page(
     conn: &mut DbConnection,
     list: &ListQuery,
-    window: i64,
+    window: (usize, Option<i64>),
+) -> Result<EmployeePage, StoreError> {
+    fill_search_words(conn)?;
+    if list.is_first_page_of_newest_search()
+        && let Some(page) = search_newest_window(conn, list, window)?
+    {
+        return Ok(page);
+    }
+    filtered_page(conn, list)
+}
+
+/// Page 1 of a newest-first search, looked for among the newest `window.0` records
+/// only (an index range scan, cheap when matches are common), from the id `window.1`
+/// when the caller knows where that window starts; `None` when there are fewer records
+/// than that, or that window holds fewer than a page of matches, and the search must
+/// go through the words' index.
+fn search_newest_window(
+    conn: &mut DbConnection,
+    list: &ListQuery,
+    (window, known_floor): (usize, Option<i64>),
 ) -> Result<Option<EmployeePage>, StoreError> {
-    let floor: Option<i64> = employees::table
-        .select(employees::id)
-        .order(employees::id.desc())
-        .offset(window)
-        .first(conn)
-        .optional()?;
+    let floor = match known_floor {
+        Some(floor) => Some(floor),
+        None => employees::table
+            .select(employees::id)
+            .order(employees::id.desc())
+            .offset(window as i64)
+            .first(conn)
+            .optional()?,
+    };
     let Some(floor) = floor else {
         return Ok(None);
     };

@@ -20,7 +20,7 @@ pub(super) use created::{Creation, insert_created};
 pub(super) use hierarchy::chain_reaches;
 pub(super) use leaving::{Leaving, current_reports, set_leaving};
 pub use list::{EmployeePage, ListQuery, PAGE_SIZE, PageSize, SortColumn, SortOrder, StatusFilter};
-pub(super) use list::{filtered_page, plain_page, search_newest_window};
+pub(super) use list::{filtered_page, plain_page, search_page};
 pub use org::OrgPerson;
 pub(super) use org::staff;
 pub(super) use search::fill_search_words;
