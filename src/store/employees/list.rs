@@ -239,8 +239,17 @@ fn filtered(
 }
 
 impl ListQuery {
+    /// Page 1 of a search of one word, newest first: the newest records likely hold a
+    /// page of its matches. A search of several words ("ada lov") looks for someone,
+    /// and its few matches are found faster through the words' index than by reading
+    /// the newest records first in vain (on SQLite, 580 searches a second against 880).
     pub(in crate::store) fn is_first_page_of_newest_search(&self) -> bool {
-        self.search.is_some() && self.sort == SortOrder::default() && self.page <= 1
+        self.sort == SortOrder::default()
+            && self.page <= 1
+            && self
+                .search
+                .as_deref()
+                .is_some_and(|search| query_words(search).len() == 1)
     }
 
     /// The default list in id order: served from the page map, without OFFSET or count.
