@@ -85,13 +85,13 @@ pub(super) fn add(
     added.map_err(|error| name_taken(conn, name, error))
 }
 
-/// Applies an admin's changes to one department in one transaction with one audit
-/// entry, so a refused head never leaves a rename behind (or the other way round).
 /// What a department's audit entry records of its creation.
 pub(super) fn created_changes(name: &DepartmentName) -> [FieldChange; 1] {
     [field_change("name", None, Some(name.to_string()))]
 }
 
+/// Applies an admin's changes to one department in one transaction with one audit
+/// entry, so a refused head never leaves a rename behind (or the other way round).
 pub(super) fn change_department(
     conn: &mut DbConnection,
     id: i64,

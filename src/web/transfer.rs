@@ -140,8 +140,13 @@ pub async fn import(
     .await;
     match imported {
         Ok(report) => {
-            if report.imported > 0 && !report.new_departments.is_empty() {
-                state.departments.refresh(state.store()).await?;
+            // The import is committed: a failed refresh must not hide its report (the
+            // periodic refresh catches up).
+            if report.imported > 0
+                && !report.new_departments.is_empty()
+                && let Err(error) = state.departments.refresh(state.store()).await
+            {
+                log::warn!("failed to refresh the departments after an import: {error}");
             }
             page.report = Some(ReportView::from(&report));
             render(&page)
