@@ -454,24 +454,16 @@ async fn an_import_holds_back_likely_duplicates_unless_accepted(backend: Backend
     assert!(page.contains("looks like line 3 (same phone)"), "{page}");
     assert_eq!(stored(&app), 1);
 
-    let dir = std::env::temp_dir().join(format!("roster-likely-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("likely.csv");
-    std::fs::write(&file, csv).unwrap();
-    let file = file.to_str().unwrap();
-    let output = app.run_cli(&["import", file]);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{report}");
+    let (code, report) = app.import_with_cli(csv, &[]);
+    assert_eq!(code, Some(1), "{report}");
     assert!(
         report.contains("line 2\tI-1\tpossible duplicate: looks like E-1"),
         "{report}"
     );
     assert_eq!(stored(&app), 1);
 
-    let output = app.run_cli(&["import", file, "--accept-likely"]);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{report}");
+    let (code, report) = app.import_with_cli(csv, &["--accept-likely"]);
+    assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("Imported 4 records."), "{report}");
     assert_eq!(stored(&app), 5);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

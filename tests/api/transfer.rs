@@ -301,24 +301,14 @@ async fn an_export_imports_back_unchanged(backend: Backend) {
 
 async fn the_command_line_imports_all_or_nothing_and_exports_to_a_file(backend: Backend) {
     let app = TestApp::on(backend).spawn().await;
-    let dir = std::env::temp_dir().join(format!("roster-transfer-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.csv");
-    std::fs::write(
-        &bad,
-        csv(&[
-            "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
-            "E-2,Bo,,bo@example.com,2024-03-01,,,,",
-        ]),
-    )
-    .unwrap();
-    let good = dir.join("good.csv");
-    std::fs::write(&good, csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"])).unwrap();
-    let path = |file: &std::path::Path| file.to_str().unwrap().to_owned();
+    let bad = csv(&[
+        "E-1,Ann,Lee,ann@example.com,2024-03-01,,,,",
+        "E-2,Bo,,bo@example.com,2024-03-01,,,,",
+    ]);
+    let good = csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,,,,"]);
 
-    let output = app.run_cli(&["import", &path(&bad)]);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{report}");
+    let (code, report) = app.import_with_cli(&bad, &[]);
+    assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("line 2\tE-1\tvalid"), "{report}");
     assert!(
         report.contains("line 3\tE-2\trejected: last_name: Enter a name."),
@@ -329,21 +319,16 @@ async fn the_command_line_imports_all_or_nothing_and_exports_to_a_file(backend: 
         0
     );
 
-    let output = app.run_cli(&["import", &path(&good), "--dry-run"]);
-    assert_eq!(output.status.code(), Some(0));
+    let (code, report) = app.import_with_cli(&good, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{report}");
     assert_eq!(
         app.database().count("SELECT count(*) AS n FROM employees"),
         0
     );
 
-    let output = app.run_cli(&["import", &path(&good)]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("line 2\tE-1\timported"));
+    let (code, report) = app.import_with_cli(&good, &[]);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("line 2\tE-1\timported"), "{report}");
     assert_eq!(
         app.database().count(
             "SELECT count(*) AS n FROM audit_events WHERE actor = 'roster import' AND subject = 'E-1'"
@@ -367,8 +352,8 @@ async fn the_command_line_imports_all_or_nothing_and_exports_to_a_file(backend: 
         }
     }
 
-    let exported = dir.join("all.csv");
-    let output = app.run_cli(&["export", "--output", &path(&exported)]);
+    let exported = app.file_path("all.csv");
+    let output = app.run_cli(&["export", "--output", exported.to_str().unwrap()]);
     assert!(
         output.status.success(),
         "{}",
@@ -376,8 +361,7 @@ async fn the_command_line_imports_all_or_nothing_and_exports_to_a_file(backend: 
     );
     let text = std::fs::read_to_string(&exported).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
-    assert!(!dir.join("all.csv.partial").exists());
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!app.file_path("all.csv.partial").exists());
 }
 
 async fn an_import_racing_form_submissions_never_duplicates_a_record(backend: Backend) {
@@ -522,27 +506,17 @@ async fn missing_departments_are_created_only_when_an_admin_asks_and_the_file_go
 
 async fn the_command_line_creates_missing_departments_when_asked(backend: Backend) {
     let app = TestApp::on(backend).spawn().await;
-    let dir = std::env::temp_dir().join(format!("roster-departments-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("staff.csv");
-    std::fs::write(
-        &file,
-        csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,Field Ops,,,"]),
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
+    let file = csv(&["E-1,Ann,Lee,ann@example.com,2024-03-01,Field Ops,,,"]);
 
-    let output = app.run_cli(&["import", file]);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{report}");
+    let (code, report) = app.import_with_cli(&file, &[]);
+    assert_eq!(code, Some(1), "{report}");
     assert!(
         report.contains("import the file creating missing departments"),
         "{report}"
     );
 
-    let output = app.run_cli(&["import", file, "--create-departments"]);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{report}");
+    let (code, report) = app.import_with_cli(&file, &["--create-departments"]);
+    assert_eq!(code, Some(0), "{report}");
     assert!(
         report.contains("Imported 1 records, and created the departments Field Ops."),
         "{report}"
@@ -554,5 +528,4 @@ async fn the_command_line_creates_missing_departments_when_asked(backend: Backen
         ),
         1
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -337,6 +337,23 @@ impl TestApp {
         self.env.run_cli_with_input(args, stdin)
     }
 
+    /// A path in this app's own directory, which goes when the app does.
+    pub fn file_path(&self, name: &str) -> PathBuf {
+        self.workdir.join(name)
+    }
+
+    /// `roster import` of `csv` (written to a file of its own) with `flags`: its exit
+    /// code and the report it printed.
+    pub fn import_with_cli(&self, csv: &str, flags: &[&str]) -> (Option<i32>, String) {
+        let path = self.file_path("import.csv");
+        std::fs::write(&path, csv).unwrap();
+        let output = self.run_cli(&[&["import", path.to_str().unwrap()], flags].concat());
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
     pub fn valkey_proxy(&self) -> &TcpProxy {
         self.valkey_proxy.as_ref().expect("with_valkey_proxy")
     }
